@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper of theirs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEPS   := pyproject.toml constraints.txt
+
+.PHONY: run test
+
+## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
+run: $(VENV)/.installed-run
+	@mkdir -p var
+	PGX_CDS_CORS_ORIGINS="$${PGX_CDS_CORS_ORIGINS-https://sandbox.cds-hooks.org}" \
+		$(BIN)/pgx-cds serve --host 127.0.0.1 --port 8080
+
+## test: create .venv, install the test extras, run linters, type checks, knowledge checks and pytest
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pgx-cds knowledge check
+	$(BIN)/pytest
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+
+$(VENV)/.installed-run: $(DEPS) | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(DEPS) | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@ $(VENV)/.installed-run

@@ -1,0 +1,177 @@
+"""Checks across knowledge files: each a small named function that returns the errors it finds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from knowledge.errors import KnowledgeError
+from knowledge.phenotype import DiplotypeIndex
+from knowledge.schema import Drug, Guideline
+from knowledge.yaml_source import YamlDocument
+
+__all__ = ["GUIDELINE_CHECKS", "GuidelineContext"]
+
+
+class GuidelineContext:
+    """What a guideline check may look at besides the guideline itself."""
+
+    def __init__(
+        self,
+        document: YamlDocument,
+        stem: str,
+        genes: Mapping[str, DiplotypeIndex],
+        drugs: Mapping[str, Drug],
+    ) -> None:
+        self.document = document
+        self.stem = stem
+        self.genes = genes
+        self.drugs = drugs
+
+    def error(
+        self, at: tuple[str | int, ...], field: str, message: str, fix: str
+    ) -> KnowledgeError:
+        return KnowledgeError(self.document.location(at), field, message, fix)
+
+
+Check = Callable[[Guideline, GuidelineContext], Iterator[KnowledgeError]]
+
+
+def id_matches_file_name(guideline: Guideline, ctx: GuidelineContext) -> Iterator[KnowledgeError]:
+    if guideline.id != ctx.stem:
+        yield ctx.error(
+            ("id",),
+            "id",
+            f"{guideline.id!r} differs from the file name {ctx.stem!r}",
+            f"Rename the file to {guideline.id}.yaml or set id: {ctx.stem}.",
+        )
+
+
+def genes_are_known(guideline: Guideline, ctx: GuidelineContext) -> Iterator[KnowledgeError]:
+    for i, gene in enumerate(guideline.genes):
+        if gene not in ctx.genes:
+            yield ctx.error(
+                ("genes", i),
+                f"genes[{i}]",
+                f"no gene table for {gene!r}",
+                f"Add knowledge/genes/{gene}.yaml (run the generator) or fix the name.",
+            )
+
+
+def drugs_are_known(guideline: Guideline, ctx: GuidelineContext) -> Iterator[KnowledgeError]:
+    for i, drug in enumerate(guideline.drugs):
+        if drug not in ctx.drugs:
+            yield ctx.error(
+                ("drugs", i),
+                f"drugs[{i}]",
+                f"{drug!r} is not in knowledge/drugs.yaml",
+                "Add the drug with its RxNorm code to drugs.yaml or fix the name.",
+            )
+
+
+def recommendations_are_consistent(
+    guideline: Guideline, ctx: GuidelineContext
+) -> Iterator[KnowledgeError]:
+    for i, rec in enumerate(guideline.recommendations):
+        at: tuple[str | int, ...] = ("recommendations", i)
+        where = f"recommendations[{i}]"
+        if rec.drug not in guideline.drugs:
+            yield ctx.error(
+                (*at, "drug"),
+                f"{where}.drug",
+                f"{rec.drug!r} is not in drugs",
+                "Add it to the guideline's drugs list or fix the name.",
+            )
+        if rec.population is not None and rec.population not in guideline.populations:
+            yield ctx.error(
+                (*at, "population"),
+                f"{where}.population",
+                f"{rec.population!r} is not a declared population",
+                "Declare it under populations or fix the name.",
+            )
+        for gene, key in rec.lookup_key.items():
+            index = ctx.genes.get(gene)
+            if gene not in guideline.genes:
+                yield ctx.error(
+                    (*at, "lookup_key", gene),
+                    f"{where}.lookup_key.{gene}",
+                    f"{gene!r} is not among the guideline's genes",
+                    "Add it to genes or fix the gene symbol.",
+                )
+            elif (
+                index is not None
+                and index.table.lookup != "allele_status"
+                and key not in index.lookup_keys
+                and key != "No Result"
+            ):
+                known = ", ".join(sorted(index.lookup_keys))
+                yield ctx.error(
+                    (*at, "lookup_key", gene),
+                    f"{where}.lookup_key.{gene}",
+                    f"{key!r} is not a {gene} lookup key",
+                    f"Use one of: {known}.",
+                )
+        for j, alternative in enumerate(rec.alternatives):
+            if alternative.drug not in ctx.drugs:
+                yield ctx.error(
+                    (*at, "alternatives", j, "drug"),
+                    f"{where}.alternatives[{j}].drug",
+                    f"{alternative.drug!r} is not in knowledge/drugs.yaml",
+                    "Add it with its RxNorm ingredient code, or fix the name.",
+                )
+
+
+def active_covers_every_phenotype(
+    guideline: Guideline, ctx: GuidelineContext
+) -> Iterator[KnowledgeError]:
+    """An active single-gene guideline must say something for every phenotype the gene table gives."""
+    if guideline.status != "active" or len(guideline.genes) != 1:
+        return
+    gene = guideline.genes[0]
+    index = ctx.genes.get(gene)
+    if index is None or index.table.lookup == "allele_status":
+        return
+    covered: dict[tuple[str, str | None], set[str]] = {}
+    for rec in guideline.recommendations:
+        covered.setdefault((rec.drug, rec.population), set()).add(rec.lookup_key.get(gene, ""))
+    for (drug, population), keys in sorted(covered.items(), key=str):
+        missing = sorted(index.lookup_keys - keys)
+        if missing:
+            scope = f"{drug}" + (f" ({population})" if population else "")
+            yield ctx.error(
+                ("recommendations",),
+                "recommendations",
+                f"{scope} has no recommendation for {gene} {', '.join(missing)}",
+                "Add a recommendation for each (action: no-recommendation if CPIC "
+                "gives none), or set status: draft.",
+            )
+
+
+def tests_name_known_things(
+    guideline: Guideline, ctx: GuidelineContext
+) -> Iterator[KnowledgeError]:
+    for i, case in enumerate(guideline.tests):
+        if case.drug not in guideline.drugs:
+            yield ctx.error(
+                ("tests", i, "drug"),
+                f"tests[{i}].drug",
+                f"{case.drug!r} is not one of this guideline's drugs",
+                f"Use one of: {', '.join(guideline.drugs)}.",
+            )
+        for gene in case.given:
+            if gene not in ctx.genes:
+                yield ctx.error(
+                    ("tests", i, "given", gene),
+                    f"tests[{i}].given.{gene}",
+                    f"no gene table for {gene!r}",
+                    "Fix the gene symbol.",
+                )
+
+
+GUIDELINE_CHECKS: tuple[Check, ...] = (
+    id_matches_file_name,
+    genes_are_known,
+    drugs_are_known,
+    recommendations_are_consistent,
+    active_covers_every_phenotype,
+    tests_name_known_things,
+)

@@ -1,0 +1,145 @@
+"""Load and check the whole knowledge base; refuse it, with every error listed, if anything is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from knowledge.base import KnowledgeBase
+from knowledge.checks import GUIDELINE_CHECKS, GuidelineContext
+from knowledge.errors import KnowledgeError, KnowledgeLoadError, Location
+from knowledge.phenotype import DiplotypeIndex
+from knowledge.schema import DrugTable, GeneTable, Guideline
+from knowledge.validation import validate_document
+from knowledge.yaml_source import YamlDocument, parse_yaml
+
+__all__ = ["bundled_root", "load_knowledge_base"]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def bundled_root() -> Traversable:
+    """The knowledge files shipped inside the package."""
+    return resources.files("knowledge")
+
+
+def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase:
+    """Read genes, drugs and guidelines under ``root`` (default: the bundled ones).
+
+    Raises :class:`KnowledgeLoadError` listing every error in every file; nothing half-loaded leaks.
+    """
+    base = root if root is not None else bundled_root()
+    shown = "knowledge" if root is None else str(root)
+    errors: list[KnowledgeError] = []
+    digest = hashlib.sha256()
+
+    genes: dict[str, GeneTable] = {}
+    for name, document in _documents(base, "genes", shown, errors, digest):
+        table = _validated(GeneTable, document, errors)
+        if table is None:
+            continue
+        if table.gene != name:
+            errors.append(
+                KnowledgeError(
+                    document.location(("gene",)),
+                    "gene",
+                    f"{table.gene!r} differs from the file name {name!r}",
+                    f"Rename the file to {table.gene}.yaml.",
+                )
+            )
+        genes[table.gene] = table
+
+    drug_table = None
+    drugs_file = base.joinpath("drugs.yaml")
+    if drugs_file.is_file():
+        drugs_document = _parse(drugs_file, f"{shown}/drugs.yaml", errors, digest)
+        if drugs_document is not None:
+            drug_table = _validated(DrugTable, drugs_document, errors)
+    else:
+        errors.append(
+            KnowledgeError(
+                Location(f"{shown}/drugs.yaml"),
+                "",
+                "file is missing",
+                "Restore drugs.yaml (run the generator).",
+            )
+        )
+    drugs = dict(drug_table.drugs) if drug_table is not None else {}
+
+    indexes = {gene: DiplotypeIndex(table) for gene, table in genes.items()}
+    guidelines: dict[str, Guideline] = {}
+    for name, document in _documents(base, "guidelines", shown, errors, digest):
+        guideline = _validated(Guideline, document, errors)
+        if guideline is None:
+            continue
+        context = GuidelineContext(document, name, indexes, drugs)
+        for check in GUIDELINE_CHECKS:
+            errors.extend(check(guideline, context))
+        guidelines[guideline.id] = guideline
+
+    if errors:
+        raise KnowledgeLoadError(errors)
+    return KnowledgeBase(
+        genes=genes, drugs=drugs, guidelines=guidelines, version=f"sha256:{digest.hexdigest()[:12]}"
+    )
+
+
+def _documents(
+    base: Traversable | Path,
+    folder: str,
+    shown: str,
+    errors: list[KnowledgeError],
+    digest: hashlib._Hash,
+) -> list[tuple[str, YamlDocument]]:
+    directory = base.joinpath(folder)
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in sorted(directory.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            document = _parse(entry, f"{shown}/{folder}/{entry.name}", errors, digest)
+            if document is not None:
+                found.append((entry.name.removesuffix(".yaml"), document))
+    return found
+
+
+def _parse(
+    entry: Traversable | Path, shown: str, errors: list[KnowledgeError], digest: hashlib._Hash
+) -> YamlDocument | None:
+    raw = entry.read_bytes()
+    digest.update(shown.encode() + b"\0" + raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        errors.append(
+            KnowledgeError(
+                Location(shown), "", f"not UTF-8 text ({exc.reason})", "Save the file as UTF-8."
+            )
+        )
+        return None
+    document, parse_errors = parse_yaml(text, shown)
+    errors.extend(parse_errors)
+    if document is not None and not isinstance(document.data, dict):
+        errors.append(
+            KnowledgeError(
+                Location(shown, 1, 1),
+                "",
+                "the file is not a YAML mapping",
+                "Start the file with 'key: value' lines.",
+            )
+        )
+        return None
+    return document
+
+
+def _validated(
+    model: type[Model], document: YamlDocument, errors: list[KnowledgeError]
+) -> Model | None:
+    value, found = validate_document(model, document)
+    errors.extend(found)
+    return value
