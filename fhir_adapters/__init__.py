@@ -1,0 +1,23 @@
+"""FHIR in and out: genomic results and draft orders read into domain objects from ``knowledge``."""
+
+from fhir_adapters.client import FhirClient
+from fhir_adapters.errors import FhirError, FhirResponseError, FhirUnavailableError
+from fhir_adapters.genotype import GenotypeReadout, Unreadable, read_genotypes
+from fhir_adapters.medication import DraftMedication, draft_medications, identify_drug
+from fhir_adapters.resources import is_operation_outcome, iter_resources, reference_of
+
+__all__ = [
+    "DraftMedication",
+    "FhirClient",
+    "FhirError",
+    "FhirResponseError",
+    "FhirUnavailableError",
+    "GenotypeReadout",
+    "Unreadable",
+    "draft_medications",
+    "identify_drug",
+    "is_operation_outcome",
+    "iter_resources",
+    "read_genotypes",
+    "reference_of",
+]

@@ -1,0 +1,91 @@
+"""Read from the EHR's FHIR server with the bearer token the hook request handed us."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from fhir_adapters.errors import FhirResponseError, FhirUnavailableError
+
+__all__ = ["FhirClient"]
+
+log = logging.getLogger(__name__)
+
+
+class FhirClient:
+    """A FHIR search client bounded in time and pages; it never logs the token it carries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        access_token: str | None,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        max_pages: int,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self._headers = {"Accept": "application/fhir+json, application/json"}
+        if access_token:
+            self._headers["Authorization"] = f"Bearer {access_token}"
+        self._session = session
+        self._timeout = timeout
+        self._max_pages = max_pages
+
+    def search(self, query: str) -> list[Mapping[str, Any]]:
+        """The searchset Bundles of ``query`` (relative, e.g. ``Observation?patient=1``), all pages.
+
+        Raises FhirUnavailableError or FhirResponseError; never a requests exception.
+        """
+        return list(self._pages(urljoin(self.base_url, query)))
+
+    def _pages(self, url: str) -> Iterator[Mapping[str, Any]]:
+        for _ in range(self._max_pages):
+            bundle = self._get(url)
+            yield bundle
+            next_url = _next_link(bundle)
+            if next_url is None:
+                return
+            url = urljoin(self.base_url, next_url)
+        log.warning("FHIR search stopped after %d pages", self._max_pages)
+
+    def _get(self, url: str) -> Mapping[str, Any]:
+        try:
+            response = self._session.get(url, headers=self._headers, timeout=self._timeout)
+        except requests.Timeout as exc:
+            raise FhirUnavailableError(
+                f"FHIR server did not answer in time ({_host(url)})"
+            ) from exc
+        except requests.RequestException as exc:
+            raise FhirUnavailableError(f"FHIR server unreachable ({_host(url)})") from exc
+        if response.status_code >= 500:
+            raise FhirUnavailableError(f"FHIR server error {response.status_code} ({_host(url)})")
+        if response.status_code >= 400:
+            raise FhirResponseError(f"FHIR server refused the search: {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise FhirResponseError("FHIR server answered with something that is not JSON") from exc
+        if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+            kind = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
+            raise FhirResponseError(f"FHIR search answered with {kind!r}, not a Bundle")
+        return body
+
+
+def _next_link(bundle: Mapping[str, Any]) -> str | None:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+def _host(url: str) -> str:
+    # Only scheme and host reach messages: query strings carry the patient id.
+    parts = url.split("/", 3)
+    return "/".join(parts[:3])
