@@ -1,0 +1,260 @@
+"""Build CDS Hooks 2.0 cards from guideline evaluations: short, sourced, and acting on the order."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from fhir_adapters import DraftMedication
+from fhir_adapters.medication import RXNORM
+from knowledge import Evaluation, GeneCall, KnowledgeBase, indicator_for
+from knowledge.schema import Recommendation
+
+__all__ = ["MAX_SUMMARY", "build_card", "summary_for"]
+
+# The spec asks for a summary under 140 characters; EHRs truncate longer ones mid-word.
+MAX_SUMMARY = 139
+_CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
+_ACTION_PHRASES = {
+    "alternative": "CPIC advises an alternative drug",
+    "dose-adjustment": "CPIC advises a dose change",
+    "caution": "CPIC advises caution",
+    "contraindicated": "CPIC advises against use",
+}
+# HL7 non-adherence reason codes (CDS Hooks 3.0 draft vocabulary); displays as published there.
+NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+OVERRIDE_REASONS = (
+    (
+        "action-performed-no-adverse-effect",
+        "Intended action was performed previously without adverse effect",
+    ),
+    ("patient-contraindication", "Patient has contraindication to recommended action"),
+    ("risk-benefit-ratio", "Recipient assessment of risk/benefit ratio"),
+    ("cds-not-applicable", "PC CDS does not apply to patient"),
+)
+
+
+def summary_for(drug: str, calls: Sequence[GeneCall], rec: Recommendation) -> str:
+    """``Clopidogrel: CYP2C19 Poor Metabolizer (*2/*2). CPIC advises ... (strong)``, under 140."""
+    genes = ", ".join(f"{c.gene} {c.phenotype}" for c in calls if c.phenotype)
+    diplotypes = ", ".join(c.diplotype for c in calls if c.diplotype)
+    advice = f"{_ACTION_PHRASES.get(rec.action, 'see CPIC guidance')} ({rec.strength})"
+    for text in (
+        f"{drug.capitalize()}: {genes} ({diplotypes}). {advice}",
+        f"{drug.capitalize()}: {genes}. {advice}",
+    ):
+        if len(text) <= MAX_SUMMARY:
+            return text
+    return text[: MAX_SUMMARY - 3].rstrip() + "..."
+
+
+def build_card(
+    order: DraftMedication,
+    evaluation: Evaluation,
+    kb: KnowledgeBase,
+    hook_instance: str,
+) -> dict[str, Any] | None:
+    """The card for one draft order and one guideline, or ``None`` when nothing is actionable."""
+    actionable = evaluation.actionable
+    lead = evaluation.lead
+    if lead is None:
+        return None
+    guideline = evaluation.guideline
+    card_id = uuid.uuid5(
+        _CARD_NAMESPACE,
+        "|".join(
+            [
+                hook_instance,
+                order.reference or order.described_as,
+                guideline.id,
+                *sorted(r.id for r in actionable),
+            ]
+        ),
+    )
+    card: dict[str, Any] = {
+        "uuid": str(card_id),
+        "summary": summary_for(evaluation.drug, evaluation.calls, lead),
+        "indicator": indicator_for(lead),
+        "detail": _detail(evaluation),
+        "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
+        "overrideReasons": [
+            {"system": NON_ADHERENCE, "code": code, "display": display}
+            for code, display in OVERRIDE_REASONS
+        ],
+        "links": _links(evaluation),
+    }
+    suggestions = _suggestions(order, evaluation, actionable, kb, card_id)
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+    return card
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _detail(evaluation: Evaluation) -> str:
+    guideline = evaluation.guideline
+    lines = []
+    for call in evaluation.calls:
+        if call.phenotype is None:
+            continue
+        genotype = f" `{call.diplotype}`" if call.diplotype else ""
+        score = f", activity score {call.activity_score}" if call.activity_score else ""
+        origin = f" (from {call.result.source})" if call.result and call.result.source else ""
+        lines.append(f"**{call.gene}**{genotype} → **{call.phenotype}**{score}{origin}")
+    implications = {
+        f"{gene}: {text}"
+        for rec in evaluation.recommendations
+        for gene, text in rec.implications.items()
+    }
+    lines.append("")
+    lines.extend(f"*Implication*: {text}" for text in sorted(implications))
+    lines.append("")
+    populations = [r for r in evaluation.recommendations if r.population]
+    if populations:
+        lines.append("| Indication | CPIC recommendation | Strength |")
+        lines.append("|---|---|---|")
+        for rec in evaluation.recommendations:
+            label = guideline.populations[rec.population].label if rec.population else "all"
+            lines.append(
+                f"| {_cell(label)} | {_cell(rec.recommendation)} | {rec.strength.capitalize()} |"
+            )
+        if len({r.action for r in evaluation.recommendations}) > 1:
+            lines.append("")
+            lines.append(
+                "The advice depends on the indication, which the order does not state: "
+                "use the row that fits this patient."
+            )
+    else:
+        for rec in evaluation.recommendations:
+            lines.append(f"**Recommendation ({rec.strength}):** {rec.recommendation}")
+    notes = sorted({r.considerations for r in evaluation.actionable if r.considerations})
+    if notes:
+        lines.append("")
+        lines.extend(f"- {note}" for note in notes)
+    lines.append("")
+    lines.append(
+        f"Source: {guideline.name}, recommendations as of {guideline.data_version} "
+        f"({guideline.data.name}); phenotypes from the CPIC diplotype tables."
+    )
+    return "\n".join(lines).strip()
+
+
+def _links(evaluation: Evaluation) -> list[dict[str, str]]:
+    guideline = evaluation.guideline
+    links = [{"label": f"{guideline.source} guideline", "url": guideline.url, "type": "absolute"}]
+    if guideline.annotation_url:
+        links.append(
+            {
+                "label": "ClinPGx guideline annotation",
+                "url": guideline.annotation_url,
+                "type": "absolute",
+            }
+        )
+    return links
+
+
+def _suggestions(
+    order: DraftMedication,
+    evaluation: Evaluation,
+    actionable: Sequence[Recommendation],
+    kb: KnowledgeBase,
+    card_id: uuid.UUID,
+) -> list[dict[str, Any]]:
+    if order.reference is None:
+        # Without an id there is nothing an action could target; the detail still informs.
+        return []
+    suggestions = []
+    for drug, populations in evaluation.alternatives.items():
+        label = f"Replace {evaluation.drug} with {drug}"
+        covered = {r.population for r in actionable if r.action == "alternative"}
+        if populations != covered:
+            names = [
+                evaluation.guideline.populations[p].label
+                for p in sorted(populations, key=str)
+                if p is not None
+            ]
+            label += f" (CPIC names it for: {'; '.join(names)})"
+        suggestions.append(
+            {
+                "label": label,
+                "uuid": str(uuid.uuid5(card_id, f"swap:{drug}")),
+                "actions": [
+                    {
+                        "type": "delete",
+                        "description": f"Remove the draft order for {evaluation.drug}",
+                        "resourceId": order.reference,
+                    },
+                    {
+                        "type": "create",
+                        "description": f"Add a draft order for {drug}",
+                        "resource": _swapped_order(order.resource, drug, kb),
+                    },
+                ],
+            }
+        )
+    for rec in actionable:
+        if rec.dose_adjustment is None:
+            continue
+        updated = _scaled_order(order.resource, Decimal(rec.dose_adjustment.percent_of_standard))
+        if updated is None:
+            continue
+        suggestions.append(
+            {
+                "label": (
+                    f"Change the {evaluation.drug} dose to {rec.dose_adjustment.percent_of_standard}"
+                    "% of the ordered dose"
+                ),
+                "uuid": str(uuid.uuid5(card_id, f"dose:{rec.id}")),
+                "actions": [
+                    {
+                        "type": "update",
+                        "description": f"Adjust the dose of the draft {evaluation.drug} order",
+                        "resource": updated,
+                    }
+                ],
+            }
+        )
+        break
+    return suggestions
+
+
+def _swapped_order(resource: Mapping[str, Any], drug: str, kb: KnowledgeBase) -> dict[str, Any]:
+    """A new draft MedicationRequest for ``drug``; the dose is left to the prescriber."""
+    new: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": resource.get("intent") or "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": kb.drugs[drug].rxnorm, "display": drug}],
+            "text": drug,
+        },
+    }
+    for key in ("subject", "encounter", "requester"):
+        if key in resource:
+            new[key] = copy.deepcopy(resource[key])
+    if "subject" not in new and "patient" in resource:
+        new["subject"] = copy.deepcopy(resource["patient"])  # DSTU2 MedicationOrder.patient
+    return new
+
+
+def _scaled_order(resource: Mapping[str, Any], percent: Decimal) -> dict[str, Any] | None:
+    """The whole draft with every dose quantity scaled; ``None`` when the draft states no dose."""
+    updated = copy.deepcopy(dict(resource))
+    scaled = False
+    for dosage in updated.get("dosageInstruction") or []:
+        if not isinstance(dosage, dict):
+            continue
+        quantities = [dosage] + [r for r in dosage.get("doseAndRate") or [] if isinstance(r, dict)]
+        for holder in quantities:
+            quantity = holder.get("doseQuantity")
+            if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+                value = Decimal(str(quantity["value"])) * percent / 100
+                quantity["value"] = float(value.normalize())
+                scaled = True
+    return updated if scaled else None

@@ -1,0 +1,61 @@
+"""``POST /cds-services/{id}``: evaluate the draft medication orders and answer with cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from cds_hooks.cards import build_card
+from cds_hooks.errors import BadHookRequest, UnknownService
+from cds_hooks.hook_request import parse_hook_request
+from cds_hooks.patient_data import genomic_results
+from cds_hooks.services import SERVICES
+from cds_hooks.state import service_state
+from fhir_adapters import draft_medications
+from knowledge import evaluate
+
+__all__ = ["bp"]
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("hooks", __name__)
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise UnknownService(f"no CDS service {service_id!r}; GET /cds-services lists them")
+    g.pgx_call = {"service_id": service_id}
+    # force: some clients send JSON as text/plain; what matters is that it parses.
+    payload = request.get_json(force=True, silent=True)
+    if payload is None:
+        raise BadHookRequest("the request body is not valid JSON")
+    hook_request = parse_hook_request(payload, service)
+    g.pgx_call.update(hook_instance=hook_request.hook_instance, patient_id=hook_request.patient_id)
+
+    state = service_state()
+    kb = state.knowledge
+    orders = draft_medications(hook_request.orders, kb, hook_request.selections)
+    for order in orders:
+        if order.drug is None:
+            log.info("draft order %s names no drug we know", order.reference or "(no id)")
+    relevant = [o for o in orders if o.drug is not None and o.drug in kb.guidelines_by_drug]
+    cards: list[dict[str, Any]] = []
+    # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
+    if relevant:
+        readout, origin = genomic_results(hook_request, state)
+        g.pgx_call.update(
+            data_source=origin,
+            genotypes={gene: r.diplotype for gene, r in readout.results.items()},
+        )
+        for order in relevant:
+            assert order.drug is not None
+            for evaluation in evaluate(kb, order.drug, readout.results):
+                card = build_card(order, evaluation, kb, hook_request.hook_instance)
+                if card is not None:
+                    cards.append(card)
+    g.pgx_call.update(orders=len(orders), cards=len(cards))
+    return jsonify({"cards": cards})

@@ -1,0 +1,104 @@
+"""Get the patient's genomic results: from prefetch when the client sent them, else from FHIR."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from cds_hooks.errors import BadHookRequest, PreconditionFailed
+from cds_hooks.hook_request import HookRequest
+from cds_hooks.services import GENOMIC_RESULTS_KEY
+from cds_hooks.state import ServiceState
+from fhir_adapters import (
+    FhirClient,
+    FhirError,
+    GenotypeReadout,
+    is_operation_outcome,
+    iter_resources,
+    read_genotypes,
+)
+
+__all__ = ["genomic_results"]
+
+log = logging.getLogger(__name__)
+
+
+def genomic_results(request: HookRequest, state: ServiceState) -> tuple[GenotypeReadout, str]:
+    """The patient's genotypes and where they came from (``prefetch`` or ``fhir``).
+
+    Prefetch rules (CDS Hooks 2.0): a present key is used, ``null`` or an empty Bundle meaning
+    nothing on file; an absent key or an OperationOutcome means fetch it ourselves; when that is
+    impossible or fails, the answer is 412.
+    """
+    expression = f"prefetch.{GENOMIC_RESULTS_KEY}"
+    template = request.service.prefetch[GENOMIC_RESULTS_KEY]
+    if GENOMIC_RESULTS_KEY in request.prefetch:
+        value = request.prefetch[GENOMIC_RESULTS_KEY]
+        if value is not None and not isinstance(value, Mapping):
+            raise BadHookRequest(
+                f"{expression} must be a FHIR Bundle, a resource or null", expression
+            )
+        if not is_operation_outcome(value):
+            resources = list(iter_resources(value))
+            resources.extend(_remaining_pages(value, request, state))
+            return read_genotypes(resources, state.knowledge.genes_by_hgnc), "prefetch"
+        log.info("prefetch %s carried an OperationOutcome; fetching from FHIR", GENOMIC_RESULTS_KEY)
+    if request.fhir_server is None:
+        raise PreconditionFailed(
+            f"the patient's genomic results were not prefetched ({expression}) and no fhirServer "
+            "was given to fetch them",
+            expression,
+        )
+    query = template.replace("{{context.patientId}}", quote(request.patient_id, safe=""))
+    try:
+        bundles = _client(request, state).search(query)
+    except FhirError as exc:
+        raise PreconditionFailed(
+            f"the patient's genomic results were not prefetched and could not be read from "
+            f"fhirServer: {exc}",
+            expression,
+        ) from exc
+    resources = [r for bundle in bundles for r in iter_resources(bundle)]
+    return read_genotypes(resources, state.knowledge.genes_by_hgnc), "fhir"
+
+
+def _remaining_pages(value: Any, request: HookRequest, state: ServiceState) -> list[Any]:
+    """A client MAY paginate prefetch; follow ``next`` when we can reach the server."""
+    if not isinstance(value, Mapping) or request.fhir_server is None:
+        return []
+    links = value.get("link")
+    next_url = (
+        next(
+            (
+                link.get("url")
+                for link in links
+                if isinstance(link, Mapping) and link.get("relation") == "next"
+            ),
+            None,
+        )
+        if isinstance(links, list)
+        else None
+    )
+    if not isinstance(next_url, str):
+        return []
+    try:
+        bundles = _client(request, state).search(next_url)
+    except FhirError as exc:
+        # The first page is in hand; a missing tail is logged, not fatal.
+        log.warning("could not follow prefetch pagination: %s", exc)
+        return []
+    return [r for bundle in bundles for r in iter_resources(bundle)]
+
+
+def _client(request: HookRequest, state: ServiceState) -> FhirClient:
+    assert request.fhir_server is not None
+    settings = state.settings
+    return FhirClient(
+        request.fhir_server,
+        access_token=request.access_token.get_secret_value() if request.access_token else None,
+        session=state.http,
+        timeout=(settings.fhir_connect_timeout, settings.fhir_read_timeout),
+        max_pages=settings.fhir_max_pages,
+    )

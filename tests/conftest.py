@@ -1,0 +1,55 @@
+"""Fixtures that build on each other: knowledge → settings → app → client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cds_hooks.app import create_app
+from cds_hooks.config import Settings
+from knowledge import KnowledgeBase, load_knowledge_base
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current output instead of comparing",
+    )
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The read-only reference material beside the checkout (../shared)."""
+    if not (SHARED / "pgx-data").is_dir():
+        pytest.fail(f"../shared not found at {SHARED}: tests read the reference data from there")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge_base()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path}/fb.sqlite3")
+
+
+@pytest.fixture
+def app(settings: Settings, kb: KnowledgeBase) -> Iterator[Flask]:
+    app = create_app(settings, kb)
+    yield app
+    app.extensions["pgx_cds"].feedback.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
