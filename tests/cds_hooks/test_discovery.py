@@ -1,0 +1,31 @@
+"""Discovery: the document an EHR registers the services from."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+
+def test_discovery_lists_the_three_services(client: FlaskClient) -> None:
+    services = client.get("/cds-services").get_json()["services"]
+
+    assert {(s["id"], s["hook"]) for s in services} == {
+        ("pgx-order-select", "order-select"),
+        ("pgx-order-sign", "order-sign"),
+        ("pgx-medication-prescribe", "medication-prescribe"),
+    }
+
+
+@pytest.mark.parametrize("field", ["title", "description", "usageRequirements", "prefetch"])
+def test_every_service_carries(client: FlaskClient, field: str) -> None:
+    services = client.get("/cds-services").get_json()["services"]
+
+    assert all(service[field] for service in services)
+
+
+def test_prefetch_asks_for_genotype_observations_of_the_patient(client: FlaskClient) -> None:
+    service = client.get("/cds-services").get_json()["services"][0]
+
+    assert service["prefetch"]["pgxResults"].startswith(
+        "Observation?patient={{context.patientId}}&code=http://loinc.org|84413-4"
+    )

@@ -1,0 +1,238 @@
+"""Hook calls end to end: data from prefetch or FHIR, 412 when neither, cards that act on the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+import responses
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from flask.testing import FlaskClient
+
+from tests.builders import (
+    genotype_observation,
+    hook_request,
+    medication_request,
+    pgx_prefetch,
+    searchset,
+)
+
+FHIR = "https://ehr.example/fhir"
+SEARCH = f"{FHIR}/Observation"
+
+
+def _cards(client: FlaskClient, body: dict[str, Any], service: str = "pgx-order-sign") -> Any:
+    response = client.post(f"/cds-services/{service}", json=body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["cards"]
+
+
+def test_poor_metabolizer_selecting_clopidogrel_gets_a_warning_that_swaps(
+    client: FlaskClient,
+) -> None:
+    body = hook_request(
+        medication_request(id="rx-7"),
+        hook="order-select",
+        selections=["MedicationRequest/rx-7"],
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")),
+    )
+
+    (card,) = _cards(client, body, "pgx-order-select")
+
+    assert card["indicator"] == "warning"
+    assert "Clopidogrel" in card["summary"]
+    assert "Poor Metabolizer" in card["summary"]
+    swaps = {
+        action["resource"]["medicationCodeableConcept"]["coding"][0]["code"]
+        for suggestion in card["suggestions"]
+        for action in suggestion["actions"]
+        if action["type"] == "create"
+    }
+    assert swaps == {"613391", "1116632"}  # prasugrel, ticagrelor
+    assert card["selectionBehavior"] == "at-most-one"
+
+
+def test_each_swap_deletes_the_draft_it_replaces_and_creates_a_valid_order(
+    client: FlaskClient,
+) -> None:
+    body = hook_request(
+        medication_request(id="rx-7", patient="pt-9"),
+        patient="pt-9",
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2", patient="pt-9")),
+    )
+
+    (card,) = _cards(client, body)
+
+    for suggestion in card["suggestions"]:
+        delete, create = suggestion["actions"]
+        assert delete == {
+            "type": "delete",
+            "description": "Remove the draft order for clopidogrel",
+            "resourceId": "MedicationRequest/rx-7",
+        }
+        order = MedicationRequest.model_validate(create["resource"])
+        assert (order.status, order.intent) == ("draft", "order")
+        assert order.subject.reference == "Patient/pt-9"
+
+
+@pytest.mark.parametrize("diplotype", ["*1/*1", "*1/*17", "*17/*17", "*38/*38", "*1/*38"])
+def test_no_card_when_clopidogrel_works_as_usual(client: FlaskClient, diplotype: str) -> None:
+    body = hook_request(
+        medication_request(), prefetch=pgx_prefetch(genotype_observation("CYP2C19", diplotype))
+    )
+
+    assert _cards(client, body) == []
+
+
+@pytest.mark.parametrize("nothing_on_file", [None, searchset()], ids=["null", "empty-bundle"])
+def test_prefetch_saying_nothing_on_file_gives_no_card_and_no_fetch(
+    client: FlaskClient, nothing_on_file: Any
+) -> None:
+    body = hook_request(medication_request(), prefetch={"pgxResults": nothing_on_file})
+
+    with responses.RequestsMock():  # any FHIR call would fail the test
+        assert _cards(client, body) == []
+
+
+def test_no_prefetch_and_no_fhir_server_is_a_412(client: FlaskClient) -> None:
+    response = client.post("/cds-services/pgx-order-sign", json=hook_request(medication_request()))
+
+    assert response.status_code == 412
+    assert response.get_json()["expression"] == "prefetch.pgxResults"
+
+
+def test_orders_no_guideline_covers_need_no_genomic_data(client: FlaskClient) -> None:
+    body = hook_request(medication_request({"text": "Atorvastatin 40 MG Oral Tablet"}))
+
+    assert _cards(client, body) == []
+
+
+@responses.activate
+def test_results_are_fetched_from_fhir_with_the_bearer_token_when_not_prefetched(
+    client: FlaskClient,
+) -> None:
+    responses.get(SEARCH, json=searchset(genotype_observation("CYP2C19", "*2/*2")))
+    body = hook_request(medication_request(), fhir_server=FHIR, token="secret-token-1")
+
+    (card,) = _cards(client, body)
+
+    assert card["indicator"] == "warning"
+    (call,) = responses.calls
+    assert call.request.headers["Authorization"] == "Bearer secret-token-1"
+    assert "patient=p1" in str(call.request.url)
+    assert "code=http://loinc.org|84413-4" in requests.utils.unquote(str(call.request.url))
+
+
+@responses.activate
+def test_an_operation_outcome_in_prefetch_means_fetch_it_ourselves(client: FlaskClient) -> None:
+    responses.get(SEARCH, json=searchset(genotype_observation("CYP2C19", "*2/*2")))
+    failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    body = hook_request(
+        medication_request(), prefetch={"pgxResults": failed}, fhir_server=FHIR, token="t"
+    )
+
+    assert len(_cards(client, body)) == 1
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ConnectTimeout("slow"),
+        requests.ConnectionError("refused"),
+        {"status": 503},
+        {"status": 401},
+        {"body": "<html>gateway</html>"},
+    ],
+    ids=["timeout", "refused", "503", "401", "garbage"],
+)
+@responses.activate
+def test_fhir_server_failing_without_prefetch_is_a_412_never_a_500(
+    client: FlaskClient, failure: Any
+) -> None:
+    if isinstance(failure, Exception):
+        responses.get(SEARCH, body=failure)
+    else:
+        responses.get(SEARCH, **failure)
+    body = hook_request(medication_request(), fhir_server=FHIR, token="secret-token-2")
+
+    response = client.post("/cds-services/pgx-order-sign", json=body)
+
+    assert response.status_code == 412
+    assert "could not be read from fhirServer" in response.get_json()["error"]
+    assert "secret-token-2" not in response.get_data(as_text=True)
+
+
+@responses.activate
+def test_paginated_prefetch_is_completed_from_the_fhir_server(client: FlaskClient) -> None:
+    responses.get(f"{FHIR}/Observation", json=searchset(genotype_observation("CYP2C19", "*2/*2")))
+    first_page = searchset(next_url=f"{FHIR}/Observation?page=2")
+    body = hook_request(
+        medication_request(), prefetch={"pgxResults": first_page}, fhir_server=FHIR, token="t"
+    )
+
+    assert len(_cards(client, body)) == 1
+
+
+def test_every_draft_order_gets_its_own_card_targeting_it(client: FlaskClient) -> None:
+    body = hook_request(
+        medication_request(id="rx-a"),
+        medication_request({"text": "Atorvastatin 40 MG Oral Tablet"}, id="rx-b"),
+        medication_request({"text": "Clopidogrel 75 MG Oral Tablet"}, id="rx-c"),
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*1/*2")),
+    )
+
+    cards = _cards(client, body)
+
+    targets = [
+        {a["resourceId"] for s in card["suggestions"] for a in s["actions"] if "resourceId" in a}
+        for card in cards
+    ]
+    assert targets == [{"MedicationRequest/rx-a"}, {"MedicationRequest/rx-c"}]
+    assert len({card["uuid"] for card in cards}) == 2
+
+
+def test_order_select_only_evaluates_the_selected_orders(client: FlaskClient) -> None:
+    body = hook_request(
+        medication_request(id="rx-a"),
+        medication_request(id="rx-b"),
+        hook="order-select",
+        selections=["MedicationRequest/rx-b"],
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")),
+    )
+
+    (card,) = _cards(client, body, "pgx-order-select")
+
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/rx-b"
+
+
+def test_legacy_medication_prescribe_hook_reads_medications(client: FlaskClient) -> None:
+    body = hook_request(
+        medication_request(),
+        hook="medication-prescribe",
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")),
+    )
+
+    assert len(_cards(client, body, "pgx-medication-prescribe")) == 1
+
+
+def test_a_draft_without_id_still_informs_but_suggests_nothing(client: FlaskClient) -> None:
+    body = hook_request(
+        medication_request(id=None), prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2"))
+    )
+
+    (card,) = _cards(client, body)
+
+    assert "suggestions" not in card
+    assert "selectionBehavior" not in card
+
+
+def test_a_diplotype_missing_from_the_cpic_table_never_becomes_a_guess(
+    client: FlaskClient,
+) -> None:
+    body = hook_request(
+        medication_request(), prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*999"))
+    )
+
+    assert _cards(client, body) == []
