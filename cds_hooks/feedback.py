@@ -1,0 +1,102 @@
+"""The feedback endpoint: ``POST /cds-services/{id}/feedback`` records what users did with cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from cds_hooks.errors import BadHookRequest, UnknownService
+from cds_hooks.feedback_store import FeedbackItem
+from cds_hooks.services import SERVICES
+from cds_hooks.state import service_state
+
+__all__ = ["bp", "parse_feedback"]
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("feedback", __name__)
+
+_ITEMS = TypeAdapter(list[FeedbackItem])
+
+_SHAPE = 'Send {"feedback": [{"card": ..., "outcome": ..., "outcomeTimestamp": ...}, ...]}.'
+# How to fix each field, keyed by the last name in the error location.
+_HINTS = {
+    "card": "Send the uuid of the card the feedback is about.",
+    "outcome": "Use accepted or overridden.",
+    "outcomeTimestamp": "Send an RFC 3339 date-time with an offset, e.g. 2021-12-11T10:05:31Z.",
+    "acceptedSuggestions": 'List the accepted suggestions as [{"id": "<suggestion uuid>"}].',
+    "id": 'List the accepted suggestions as [{"id": "<suggestion uuid>"}].',
+    "overrideReason": 'Send {"reason": {"system": ..., "code": ...}, "userComment": ...}.',
+    "reason": "Send a FHIR Coding with system and code.",
+    "userComment": "Send the comment as a string.",
+    "system": "Send the code system as a string.",
+    "code": "Send the code as a string.",
+    "display": "Send the display as a string.",
+}
+
+
+def _expression(loc: tuple[int | str, ...]) -> str:
+    expression = "feedback"
+    for part in loc:
+        expression += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return expression
+
+
+def _describe(error: ErrorDetails) -> dict[str, str]:
+    expression = _expression(error["loc"])
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    hint = _HINTS.get(names[-1], _SHAPE) if names else _SHAPE
+    # Only pydantic's message, never the input: a userComment may hold PHI.
+    if error["type"] == "missing":
+        message = f"{expression} is required. {hint}"
+    elif error["type"] in ("model_type", "dict_type"):
+        # pydantic would name a Python class here; the integrator thinks in JSON.
+        message = f"{expression} must be a JSON object. {hint}"
+    else:
+        message = f"{expression}: {error['msg']}. {hint}"
+    return {"error": message, "expression": expression}
+
+
+def parse_feedback(body: Any) -> list[FeedbackItem]:
+    """Check a whole feedback request body; raise ``BadHookRequest`` listing every problem."""
+    if not isinstance(body, dict):
+        raise BadHookRequest(
+            "the request body must be a JSON object sent with Content-Type: application/json. "
+            + _SHAPE
+        )
+    if "feedback" not in body:
+        raise BadHookRequest(f"feedback is required. {_SHAPE}", "feedback")
+    if not isinstance(body["feedback"], list):
+        raise BadHookRequest(f"feedback must be an array. {_SHAPE}", "feedback")
+    try:
+        return _ITEMS.validate_python(body["feedback"])
+    except ValidationError as exc:
+        details = [_describe(error) for error in exc.errors()]
+        first = details[0]
+        error = first["error"]
+        if len(details) > 1:
+            error += f" ({len(details) - 1} more problem(s) listed in details)"
+        raise BadHookRequest(error, first["expression"], details) from None
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def receive_feedback(service_id: str) -> tuple[Response, int]:
+    """Store a batch of feedback items, all or none; answer how many were new."""
+    if service_id not in SERVICES:
+        raise UnknownService(f"no CDS service {service_id!r}", None)
+    items = parse_feedback(request.get_json(silent=True))
+    result = service_state().feedback.record(service_id, items)
+    log.info(
+        "feedback recorded",
+        extra={
+            "service_id": service_id,
+            "feedback_items": len(items),
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+        },
+    )
+    return jsonify({"stored": result.stored, "duplicates": result.duplicates}), 200
