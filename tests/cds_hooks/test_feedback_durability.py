@@ -26,8 +26,9 @@ FEEDBACK = {
         {
             "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
             "outcome": "overridden",
-            "overrideReason": {"reason": {"code": "d7ecf885",
-                                          "system": "https://example.com/override-reason"}},
+            "overrideReason": {
+                "reason": {"code": "d7ecf885", "system": "https://example.com/override-reason"}
+            },
             "outcomeTimestamp": "2020-12-11T00:00:00Z",
         }
     ]
@@ -86,9 +87,22 @@ def serve(tmp_path: Path, url: str) -> Iterator[Server]:
         log = tmp_path / f"server-{len(started)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "cds_hooks.cli", "serve",
-                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "cds_hooks.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                ],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         started.append(process)
@@ -105,8 +119,9 @@ def test_feedback_survives_sigkill_right_after_200(serve: Server, url: str) -> N
     service_id = next(iter(SERVICES))
     process, base = serve()
 
-    response = requests.post(f"{base}/cds-services/{service_id}/feedback", json=FEEDBACK,
-                             timeout=10)
+    response = requests.post(
+        f"{base}/cds-services/{service_id}/feedback", json=FEEDBACK, timeout=10
+    )
     assert (response.status_code, response.json()) == (200, {"stored": 1, "duplicates": 0})
     kill_group(process)
 

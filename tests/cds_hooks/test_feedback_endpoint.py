@@ -25,8 +25,13 @@ WHEN = "2021-12-11T10:05:31Z"
 
 def accepted(card: str = "card-1", suggestion: str = "sugg-1", **fields: Any) -> dict[str, Any]:
     """A spec feedback item for a card whose suggestion the user accepted."""
-    return {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
-            "outcomeTimestamp": WHEN, **fields}
+    return {
+        "card": card,
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion}],
+        "outcomeTimestamp": WHEN,
+        **fields,
+    }
 
 
 def overridden(card: str = "card-2", comment: str | None = None) -> dict[str, Any]:
@@ -34,8 +39,12 @@ def overridden(card: str = "card-2", comment: str | None = None) -> dict[str, An
     reason: dict[str, Any] = {"reason": {"code": "d7ecf885", "system": "https://example.org/r"}}
     if comment is not None:
         reason["userComment"] = comment
-    return {"card": card, "outcome": "overridden", "overrideReason": reason,
-            "outcomeTimestamp": WHEN}
+    return {
+        "card": card,
+        "outcome": "overridden",
+        "overrideReason": reason,
+        "outcomeTimestamp": WHEN,
+    }
 
 
 def without(item: dict[str, Any], key: str) -> dict[str, Any]:
@@ -56,8 +65,9 @@ def test_spec_examples_are_present() -> None:
 
 
 @pytest.mark.parametrize("example", SPEC_EXAMPLES, ids=lambda path: path.stem)
-def test_spec_example_is_stored_once(client: FlaskClient, store: FeedbackStore,
-                                     example: Path) -> None:
+def test_spec_example_is_stored_once(
+    client: FlaskClient, store: FeedbackStore, example: Path
+) -> None:
     body = json.loads(example.read_text())
 
     first = client.post(URL, json=body)
@@ -92,37 +102,67 @@ def test_unknown_fields_are_tolerated(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("feedback", "expression", "message"),
     [
-        pytest.param([without(accepted(), "acceptedSuggestions")],
-                     "feedback[0].acceptedSuggestions",
-                     r"^feedback\[0\]\.acceptedSuggestions: required when outcome is 'accepted'\. ",
-                     id="accepted without acceptedSuggestions"),
-        pytest.param([accepted(outcome="ignored")], "feedback[0].outcome",
-                     r"^feedback\[0\]\.outcome: Input should be 'accepted' or 'overridden'\. "
-                     r"Use accepted or overridden\.$", id="bad outcome"),
-        pytest.param([accepted(outcomeTimestamp="2021-12-11T10:05:31")],
-                     "feedback[0].outcomeTimestamp", r"timezone.*e\.g\. 2021-12-11T10:05:31Z",
-                     id="naive timestamp"),
-        pytest.param([without(accepted(), "card")], "feedback[0].card",
-                     r"^feedback\[0\]\.card is required\. Send the uuid of the card",
-                     id="no card"),
-        pytest.param([accepted(), accepted(outcome=None)], "feedback[1].outcome",
-                     r"^feedback\[1\]\.outcome: ", id="second item"),
-        pytest.param([accepted(acceptedSuggestions=[{"uuid": "x"}])],
-                     "feedback[0].acceptedSuggestions[0].id",
-                     r"^feedback\[0\]\.acceptedSuggestions\[0\]\.id is required", id="no id"),
-        pytest.param(["card-1"], "feedback[0]", r"^feedback\[0\] must be a JSON object",
-                     id="item not an object"),
-        pytest.param({"card": "card-1"}, "feedback", r"^feedback must be an array",
-                     id="feedback not an array"),
-        pytest.param([{**overridden(), "overrideReason": {"reason": "x"}}],
-                     "feedback[0].overrideReason.reason",
-                     r"^feedback\[0\]\.overrideReason\.reason must be a JSON object\. "
-                     r"Send a FHIR Coding",
-                     id="reason not a Coding"),
+        pytest.param(
+            [without(accepted(), "acceptedSuggestions")],
+            "feedback[0].acceptedSuggestions",
+            r"^feedback\[0\]\.acceptedSuggestions: required when outcome is 'accepted'\. ",
+            id="accepted without acceptedSuggestions",
+        ),
+        pytest.param(
+            [accepted(outcome="ignored")],
+            "feedback[0].outcome",
+            r"^feedback\[0\]\.outcome: Input should be 'accepted' or 'overridden'\. "
+            r"Use accepted or overridden\.$",
+            id="bad outcome",
+        ),
+        pytest.param(
+            [accepted(outcomeTimestamp="2021-12-11T10:05:31")],
+            "feedback[0].outcomeTimestamp",
+            r"timezone.*e\.g\. 2021-12-11T10:05:31Z",
+            id="naive timestamp",
+        ),
+        pytest.param(
+            [without(accepted(), "card")],
+            "feedback[0].card",
+            r"^feedback\[0\]\.card is required\. Send the uuid of the card",
+            id="no card",
+        ),
+        pytest.param(
+            [accepted(), accepted(outcome=None)],
+            "feedback[1].outcome",
+            r"^feedback\[1\]\.outcome: ",
+            id="second item",
+        ),
+        pytest.param(
+            [accepted(acceptedSuggestions=[{"uuid": "x"}])],
+            "feedback[0].acceptedSuggestions[0].id",
+            r"^feedback\[0\]\.acceptedSuggestions\[0\]\.id is required",
+            id="no id",
+        ),
+        pytest.param(
+            ["card-1"],
+            "feedback[0]",
+            r"^feedback\[0\] must be a JSON object",
+            id="item not an object",
+        ),
+        pytest.param(
+            {"card": "card-1"},
+            "feedback",
+            r"^feedback must be an array",
+            id="feedback not an array",
+        ),
+        pytest.param(
+            [{**overridden(), "overrideReason": {"reason": "x"}}],
+            "feedback[0].overrideReason.reason",
+            r"^feedback\[0\]\.overrideReason\.reason must be a JSON object\. "
+            r"Send a FHIR Coding",
+            id="reason not a Coding",
+        ),
     ],
 )
-def test_invalid_feedback_is_located(client: FlaskClient, store: FeedbackStore, feedback: object,
-                                     expression: str, message: str) -> None:
+def test_invalid_feedback_is_located(
+    client: FlaskClient, store: FeedbackStore, feedback: object, expression: str, message: str
+) -> None:
     response = client.post(URL, json={"feedback": feedback})
 
     assert response.status_code == 400
@@ -136,14 +176,19 @@ def test_invalid_feedback_is_located(client: FlaskClient, store: FeedbackStore, 
     ("data", "content_type", "message"),
     [
         pytest.param("{not json", "application/json", "must be a JSON object", id="not JSON"),
-        pytest.param(json.dumps({"feedback": []}), "text/plain", "Content-Type: application/json",
-                     id="no JSON content type"),
+        pytest.param(
+            json.dumps({"feedback": []}),
+            "text/plain",
+            "Content-Type: application/json",
+            id="no JSON content type",
+        ),
         pytest.param("[]", "application/json", "must be a JSON object", id="array body"),
         pytest.param("{}", "application/json", "feedback is required", id="no feedback key"),
     ],
 )
-def test_unreadable_body_is_rejected(client: FlaskClient, data: str, content_type: str,
-                                     message: str) -> None:
+def test_unreadable_body_is_rejected(
+    client: FlaskClient, data: str, content_type: str, message: str
+) -> None:
     response = client.post(URL, data=data, content_type=content_type)
 
     assert response.status_code == 400
@@ -151,8 +196,9 @@ def test_unreadable_body_is_rejected(client: FlaskClient, data: str, content_typ
     assert re.search(message, response.json["error"]), response.json["error"]
 
 
-def test_every_problem_is_listed_and_nothing_is_stored(client: FlaskClient,
-                                                       store: FeedbackStore) -> None:
+def test_every_problem_is_listed_and_nothing_is_stored(
+    client: FlaskClient, store: FeedbackStore
+) -> None:
     body = {"feedback": [accepted("good"), accepted(outcome="x"), without(overridden(), "card")]}
 
     response = client.post(URL, json=body)
@@ -160,7 +206,9 @@ def test_every_problem_is_listed_and_nothing_is_stored(client: FlaskClient,
     assert response.status_code == 400
     assert response.json is not None
     assert [detail["expression"] for detail in response.json["details"]] == [
-        "feedback[1].outcome", "feedback[2].card"]
+        "feedback[1].outcome",
+        "feedback[2].card",
+    ]
     assert response.json["expression"] == "feedback[1].outcome"
     assert response.json["error"].endswith("(1 more problem(s) listed in details)")
     assert store.entries() == []
@@ -174,15 +222,18 @@ def test_unknown_service_is_404(client: FlaskClient, store: FeedbackStore) -> No
     assert store.entries() == []
 
 
-def test_one_log_line_without_comments(client: FlaskClient,
-                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_one_log_line_without_comments(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="cds_hooks.feedback")
     body = {"feedback": [overridden(comment="Mrs Smith refuses"), overridden(comment="x")]}
 
     client.post(URL, json=body)
 
     [record] = [r for r in caplog.records if r.name == "cds_hooks.feedback"]
-    fields = {name: getattr(record, name) for name in
-              ("service_id", "feedback_items", "stored", "duplicates")}
+    fields = {
+        name: getattr(record, name)
+        for name in ("service_id", "feedback_items", "stored", "duplicates")
+    }
     assert fields == {"service_id": SERVICE_ID, "feedback_items": 2, "stored": 2, "duplicates": 0}
     assert "Mrs Smith" not in json.dumps(vars(record), default=str)

@@ -25,8 +25,9 @@ SERVICE_ID = "pgx-order-sign"
 WHEN = "2021-12-11T10:05:31Z"
 
 
-def accepted(card: str = "card-1", *suggestions: str, at: str = WHEN,
-             **extra: Any) -> dict[str, Any]:
+def accepted(
+    card: str = "card-1", *suggestions: str, at: str = WHEN, **extra: Any
+) -> dict[str, Any]:
     """A spec feedback item for a card whose suggestions the user accepted."""
     return {
         "card": card,
@@ -37,8 +38,9 @@ def accepted(card: str = "card-1", *suggestions: str, at: str = WHEN,
     }
 
 
-def overridden(card: str = "card-2", code: str | None = None, comment: str | None = None,
-               at: str = WHEN) -> dict[str, Any]:
+def overridden(
+    card: str = "card-2", code: str | None = None, comment: str | None = None, at: str = WHEN
+) -> dict[str, Any]:
     """A spec feedback item for a card the user overrode, with an optional reason and comment."""
     item: dict[str, Any] = {"card": card, "outcome": "overridden", "outcomeTimestamp": at}
     reason: dict[str, Any] = {}
@@ -75,28 +77,52 @@ def store(url: str) -> Iterator[FeedbackStore]:
     [
         pytest.param("not an object", r"valid dictionary", id="not an object"),
         pytest.param({**accepted(), "card": ""}, r"card\n.*at least 1 character", id="empty card"),
-        pytest.param({k: v for k, v in accepted().items() if k != "card"}, r"card\n.*required",
-                     id="no card"),
-        pytest.param({**accepted(), "outcome": "ignored"}, r"outcome\n.*'accepted' or 'overridden'",
-                     id="unknown outcome"),
-        pytest.param(accepted(at="2021-12-11T10:05:31"), r"outcomeTimestamp\n.*timezone",
-                     id="naive timestamp"),
-        pytest.param(accepted(at="yesterday"), r"outcomeTimestamp\n.*datetime",
-                     id="not a timestamp"),
-        pytest.param({**accepted(), "outcomeTimestamp": 1639217131},
-                     r"outcomeTimestamp\n.*RFC 3339", id="epoch seconds"),
-        pytest.param({k: v for k, v in accepted().items() if k != "outcomeTimestamp"},
-                     r"outcomeTimestamp\n.*required", id="no timestamp"),
-        pytest.param({k: v for k, v in accepted().items() if k != "acceptedSuggestions"},
-                     r"acceptedSuggestions\n.*required when outcome is 'accepted'",
-                     id="accepted without acceptedSuggestions"),
-        pytest.param({**accepted(), "acceptedSuggestions": []},
-                     r"acceptedSuggestions\n.*required when outcome is 'accepted'",
-                     id="accepted with no suggestion"),
-        pytest.param({**accepted(), "acceptedSuggestions": [{}]},
-                     r"acceptedSuggestions\.0\.id\n.*required", id="suggestion without id"),
-        pytest.param({**overridden(), "overrideReason": "because"},
-                     r"overrideReason\n.*valid dictionary", id="reason not an object"),
+        pytest.param(
+            {k: v for k, v in accepted().items() if k != "card"}, r"card\n.*required", id="no card"
+        ),
+        pytest.param(
+            {**accepted(), "outcome": "ignored"},
+            r"outcome\n.*'accepted' or 'overridden'",
+            id="unknown outcome",
+        ),
+        pytest.param(
+            accepted(at="2021-12-11T10:05:31"),
+            r"outcomeTimestamp\n.*timezone",
+            id="naive timestamp",
+        ),
+        pytest.param(
+            accepted(at="yesterday"), r"outcomeTimestamp\n.*datetime", id="not a timestamp"
+        ),
+        pytest.param(
+            {**accepted(), "outcomeTimestamp": 1639217131},
+            r"outcomeTimestamp\n.*RFC 3339",
+            id="epoch seconds",
+        ),
+        pytest.param(
+            {k: v for k, v in accepted().items() if k != "outcomeTimestamp"},
+            r"outcomeTimestamp\n.*required",
+            id="no timestamp",
+        ),
+        pytest.param(
+            {k: v for k, v in accepted().items() if k != "acceptedSuggestions"},
+            r"acceptedSuggestions\n.*required when outcome is 'accepted'",
+            id="accepted without acceptedSuggestions",
+        ),
+        pytest.param(
+            {**accepted(), "acceptedSuggestions": []},
+            r"acceptedSuggestions\n.*required when outcome is 'accepted'",
+            id="accepted with no suggestion",
+        ),
+        pytest.param(
+            {**accepted(), "acceptedSuggestions": [{}]},
+            r"acceptedSuggestions\.0\.id\n.*required",
+            id="suggestion without id",
+        ),
+        pytest.param(
+            {**overridden(), "overrideReason": "because"},
+            r"overrideReason\n.*valid dictionary",
+            id="reason not an object",
+        ),
     ],
 )
 def test_invalid_item_is_rejected(raw: object, message: str) -> None:
@@ -110,8 +136,10 @@ def test_invalid_item_is_rejected(raw: object, message: str) -> None:
         pytest.param(accepted(), id="accepted"),
         pytest.param(overridden(), id="overridden without reason"),
         pytest.param(overridden(code="d7ecf885", comment="not today"), id="overridden with reason"),
-        pytest.param({**overridden(), "overrideReason": {"reason": {"code": "x"}}},
-                     id="reason with only a code"),
+        pytest.param(
+            {**overridden(), "overrideReason": {"reason": {"code": "x"}}},
+            id="reason with only a code",
+        ),
         pytest.param({**overridden(), "acceptedSuggestions": None}, id="null acceptedSuggestions"),
         pytest.param(accepted(futureField={"a": 1}), id="unknown key"),
     ],
@@ -135,8 +163,11 @@ def test_timestamp_is_kept_in_utc() -> None:
     [
         pytest.param(accepted("c", "s1", "s2"), accepted("c", "s2", "s1"), id="suggestion order"),
         pytest.param(accepted("c", "s1"), accepted("c", "s1", "s1"), id="repeated suggestion"),
-        pytest.param(accepted(at="2021-12-11T10:05:31Z"), accepted(at="2021-12-11T11:05:31+01:00"),
-                     id="same instant, other offset"),
+        pytest.param(
+            accepted(at="2021-12-11T10:05:31Z"),
+            accepted(at="2021-12-11T11:05:31+01:00"),
+            id="same instant, other offset",
+        ),
         pytest.param(accepted(), accepted(futureField=True), id="unknown key"),
     ],
 )
@@ -148,19 +179,23 @@ def test_same_feedback_gets_the_same_key(first: dict[str, Any], second: dict[str
     ("first", "second", "other_service"),
     [
         pytest.param(accepted("c"), accepted("d"), SERVICE_ID, id="card"),
-        pytest.param(accepted(at=WHEN), accepted(at="2021-12-11T10:05:32Z"), SERVICE_ID,
-                     id="timestamp"),
-        pytest.param(accepted("c", "s1"), accepted("c", "s1", "s2"), SERVICE_ID,
-                     id="suggestion set"),
-        pytest.param(overridden("c"), {**accepted("c"), "outcome": "overridden"}, SERVICE_ID,
-                     id="outcome"),
+        pytest.param(
+            accepted(at=WHEN), accepted(at="2021-12-11T10:05:32Z"), SERVICE_ID, id="timestamp"
+        ),
+        pytest.param(
+            accepted("c", "s1"), accepted("c", "s1", "s2"), SERVICE_ID, id="suggestion set"
+        ),
+        pytest.param(
+            overridden("c"), {**accepted("c"), "outcome": "overridden"}, SERVICE_ID, id="outcome"
+        ),
         pytest.param(overridden(code="a"), overridden(code="b"), SERVICE_ID, id="reason code"),
         pytest.param(overridden(comment="a"), overridden(comment="b"), SERVICE_ID, id="comment"),
         pytest.param(accepted(), accepted(), "pgx-order-select", id="service"),
     ],
 )
-def test_different_feedback_gets_another_key(first: dict[str, Any], second: dict[str, Any],
-                                             other_service: str) -> None:
+def test_different_feedback_gets_another_key(
+    first: dict[str, Any], second: dict[str, Any], other_service: str
+) -> None:
     assert dedup_key(SERVICE_ID, item(first)) != dedup_key(other_service, item(second))
 
 
@@ -188,8 +223,9 @@ def test_repeat_inside_one_batch_is_a_duplicate(store: FeedbackStore) -> None:
 
 
 def test_stored_row_keeps_every_field(store: FeedbackStore) -> None:
-    raw = overridden("card-9", code="d7ecf885", comment="patient declined",
-                     at="2021-12-11T12:05:31+02:00")
+    raw = overridden(
+        "card-9", code="d7ecf885", comment="patient declined", at="2021-12-11T12:05:31+02:00"
+    )
     raw["overrideReason"]["reason"]["display"] = "Patient declined"
     before = datetime.now(UTC)
 
@@ -201,7 +237,10 @@ def test_stored_row_keeps_every_field(store: FeedbackStore) -> None:
     assert entry.outcome_timestamp == datetime(2021, 12, 11, 10, 5, 31, tzinfo=UTC)
     assert entry.accepted_suggestions == ()
     assert (entry.override_system, entry.override_code, entry.override_display) == (
-        "https://example.org/override-reasons", "d7ecf885", "Patient declined")
+        "https://example.org/override-reasons",
+        "d7ecf885",
+        "Patient declined",
+    )
     assert entry.user_comment == "patient declined"
     assert before <= entry.received_at <= datetime.now(UTC)
     assert entry.dedup_key == dedup_key(SERVICE_ID, item(raw))
@@ -263,8 +302,9 @@ def test_concurrent_writers_store_each_item_once(url: str) -> None:
         pytest.param("busy_timeout", 15000, id="busy timeout"),
     ],
 )
-def test_sqlite_connections_are_durable(store: FeedbackStore, pragma: str,
-                                        expected: object) -> None:
+def test_sqlite_connections_are_durable(
+    store: FeedbackStore, pragma: str, expected: object
+) -> None:
     with store.engine.connect() as conn:
         assert conn.execute(text(f"PRAGMA {pragma}")).scalar() == expected
 
@@ -276,8 +316,9 @@ def test_sqlite_connections_are_durable(store: FeedbackStore, pragma: str,
         pytest.param("{tmp}/absolute/dir/fb.sqlite3", id="absolute"),
     ],
 )
-def test_parent_directory_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     database: str) -> None:
+def test_parent_directory_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     path = Path(database.format(tmp=tmp_path))
 
@@ -333,8 +374,11 @@ def test_schema_creates_on_postgresql() -> None:
 
 def test_duplicates_are_settled_without_sqlite_only_sql(store: FeedbackStore) -> None:
     statements: list[str] = []
-    event.listen(store.engine, "before_cursor_execute",
-                 lambda _conn, _cursor, sql, *_rest: statements.append(sql.upper()))
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, sql, *_rest: statements.append(sql.upper()),
+    )
 
     store.record(SERVICE_ID, [item(accepted()), item(accepted())])
 
