@@ -62,7 +62,9 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     if dev:
         app.run(host=host, port=port)
         return
-    del app  # each gunicorn worker builds its own (no shared DB connections across fork)
+    # Each gunicorn worker builds its own app: no database connection is shared across fork.
+    app.extensions["pgx_cds"].feedback.close()
+    del app
     from cds_hooks.gunicorn_app import GunicornApp
 
     GunicornApp(settings, {"bind": f"{host}:{port}", "workers": workers}).run()

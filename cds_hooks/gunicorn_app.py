@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 
 from cds_hooks.app import create_app
 from cds_hooks.config import Settings
-from cds_hooks.request_log import configure_logging
+from cds_hooks.request_log import logging_config
 
 __all__ = ["GunicornApp"]
 
@@ -23,17 +23,10 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no t
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
-        # Keep our JSON log lines: gunicorn's own logger goes through the root handler.
-        self.cfg.set("accesslog", None)
-        self.cfg.set(
-            "logconfig_dict",
-            {
-                "version": 1,
-                "disable_existing_loggers": False,
-                "root": {"level": self._settings.log_level},
-            },
-        )
+        # gunicorn's own lines (start-up, access) go out as the same JSON lines as ours.
+        self.cfg.set("logconfig_dict", logging_config(self._settings))
+        # No runtime-management socket in $HOME: nothing here needs one, and it is attack surface.
+        self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
-        configure_logging(self._settings)
         return create_app(self._settings)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import sys
+import logging.config
 import time
 from typing import Any
 
 from flask import Flask, Response, g
-from pythonjsonlogger.json import JsonFormatter
 
 from cds_hooks.config import Settings
 
-__all__ = ["configure_logging", "install_request_log"]
+__all__ = ["configure_logging", "install_request_log", "logging_config"]
 
 log = logging.getLogger("cds_hooks.calls")
 
@@ -20,18 +19,36 @@ log = logging.getLogger("cds_hooks.calls")
 _PHI_FIELDS = ("patient_id", "genotypes")
 
 
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """One ``dictConfig``: JSON lines on stderr, gunicorn's own loggers routed through it too."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": settings.log_level, "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"handlers": [], "propagate": True},
+            "gunicorn.access": {"handlers": [], "propagate": True},
+        },
+    }
+
+
 def configure_logging(settings: Settings) -> None:
-    """JSON lines on stderr for the whole process (service and gunicorn alike)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    """JSON lines on stderr for the whole process."""
+    logging.config.dictConfig(logging_config(settings))
 
 
 def install_request_log(app: Flask, settings: Settings) -> None:
