@@ -34,6 +34,11 @@ def _examples() -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def _measure(send: Callable[[str, dict[str, Any]], int], count: int) -> None:
     for label, (service, body) in _examples().items():
         for _ in range(min(50, count)):  # warm-up
@@ -44,11 +49,10 @@ def _measure(send: Callable[[str, dict[str, Any]], int], count: int) -> None:
             status = send(service, body)
             timings.append((time.perf_counter() - started) * 1000)
             assert status == 200, status
-        timings.sort()
-        p = lambda q: timings[min(len(timings) - 1, int(q * len(timings)))]  # noqa: E731
+        p50, p95, p99 = (_percentile(timings, q) for q in (0.50, 0.95, 0.99))
         print(
-            f"{label:30} n={count}  p50={p(0.50):.2f} ms  p95={p(0.95):.2f} ms  "
-            f"p99={p(0.99):.2f} ms  mean={statistics.fmean(timings):.2f} ms  "
+            f"{label:30} n={count}  p50={p50:.2f} ms  p95={p95:.2f} ms  "
+            f"p99={p99:.2f} ms  mean={statistics.fmean(timings):.2f} ms  "
             f"~{1000 / statistics.fmean(timings):.0f} req/s (one client)"
         )
 
