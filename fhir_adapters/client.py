@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -51,6 +51,10 @@ class FhirClient:
             if next_url is None:
                 return
             url = urljoin(self.base_url, next_url)
+            if _origin(url) != _origin(self.base_url):
+                # The bearer token is for the EHR's server only; never hand it to another host.
+                log.warning("FHIR search stopped: next page is on another host (%s)", _host(url))
+                return
         log.warning("FHIR search stopped after %d pages", self._max_pages)
 
     def _get(self, url: str) -> Mapping[str, Any]:
@@ -86,6 +90,12 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
 
 
 def _host(url: str) -> str:
-    # Only scheme and host reach messages: query strings carry the patient id.
-    parts = url.split("/", 3)
-    return "/".join(parts[:3])
+    # Only scheme and host reach messages: the query carries the patient id, userinfo a password.
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if parts.scheme and host else "(no host in URL)"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()

@@ -6,9 +6,8 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from fhir_adapters.resources import Resource, reference_of
+from fhir_adapters.resources import Resource, codings, reference_of
 from knowledge import GeneResult
 
 __all__ = ["GenotypeReadout", "read_genotypes"]
@@ -20,6 +19,8 @@ GENOTYPE_CODE = "84413-4"
 GENE_STUDIED_CODE = "48018-6"
 _IGNORED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _DIPLOTYPE = re.compile(r"^(\*?[\w.:-]+)\s*/\s*(\*?[\w.:-]+)$")
+# "N/A" has the shape of a diplotype; taken as one, a newer "N/A" would hide an older real result.
+_NOT_A_RESULT = re.compile(r"(?i)^n\s*/\s*a$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +69,8 @@ def read_genotypes(
     return readout
 
 
-def _codings(concept: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(concept, Mapping):
-        return []
-    codings = concept.get("coding")
-    return [c for c in codings if isinstance(c, Mapping)] if isinstance(codings, list) else []
-
-
 def _has_code(resource: Resource, code: str) -> bool:
-    return any(c.get("code") == code for c in _codings(resource.get("code")))
+    return any(c.get("code") == code for c in codings(resource.get("code")))
 
 
 def _gene(resource: Resource, genes_by_hgnc: Mapping[str, str]) -> str | None:
@@ -85,7 +79,7 @@ def _gene(resource: Resource, genes_by_hgnc: Mapping[str, str]) -> str | None:
         if not isinstance(component, Mapping) or not _has_code(component, GENE_STUDIED_CODE):
             continue
         concept = component.get("valueCodeableConcept")
-        for coding in _codings(concept):
+        for coding in codings(concept):
             code = str(coding.get("code", ""))
             hgnc = code if code.upper().startswith("HGNC:") else f"HGNC:{code}"
             if hgnc.upper() in genes_by_hgnc:
@@ -105,14 +99,14 @@ def _diplotype(resource: Resource, gene: str) -> str | None:
     if isinstance(concept, Mapping):
         if isinstance(concept.get("text"), str):
             candidates.append(concept["text"])
-        candidates.extend(str(c["display"]) for c in _codings(concept) if c.get("display"))
+        candidates.extend(str(c["display"]) for c in codings(concept) if c.get("display"))
     if isinstance(resource.get("valueString"), str):
         candidates.append(resource["valueString"])
     for text in candidates:
         # "CYP2C19*2/*2", "CYP2C19 *1/*17" and "*1/*2" all name the same kind of thing.
         bare = re.sub(rf"(?i)\b{re.escape(gene)}\s*", "", text).strip()
         match = _DIPLOTYPE.match(bare)
-        if match:
+        if match and not _NOT_A_RESULT.match(bare):
             return f"{match.group(1)}/{match.group(2)}"
     return None
 

@@ -1,11 +1,11 @@
-"""Walk FHIR containers (Bundle, single resource, contained) down to the resources they hold."""
+"""Walk FHIR containers (Bundle, single resource) down to the resources they hold, defensively."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["is_operation_outcome", "iter_resources", "reference_of"]
+__all__ = ["codings", "is_operation_outcome", "iter_resources", "reference_of"]
 
 Resource = Mapping[str, Any]
 
@@ -37,3 +37,11 @@ def reference_of(resource: Resource) -> str | None:
     if isinstance(resource_id, str) and resource_id:
         return f"{resource['resourceType']}/{resource_id}"
     return None
+
+
+def codings(concept: Any) -> list[Mapping[str, Any]]:
+    """The Codings of a CodeableConcept, skipping whatever is not one (real data has both)."""
+    if not isinstance(concept, Mapping):
+        return []
+    found = concept.get("coding")
+    return [c for c in found if isinstance(c, Mapping)] if isinstance(found, list) else []
