@@ -236,3 +236,16 @@ def test_a_diplotype_missing_from_the_cpic_table_never_becomes_a_guess(
     )
 
     assert _cards(client, body) == []
+
+
+def test_an_order_naming_its_drug_by_medication_reference_gets_its_card(
+    client: FlaskClient,
+) -> None:
+    order = medication_request(id="rx-epic")
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/x1", "display": "CLOPIDOGREL 75 MG"}
+    body = hook_request(order, prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")))
+
+    (card,) = _cards(client, body)
+
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/rx-epic"
