@@ -39,9 +39,12 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
     digest = hashlib.sha256()
 
     genes: dict[str, GeneTable] = {}
-    for name, document in _documents(base, "genes", shown, errors, digest):
+    # Files that exist but failed: what refers to them is not reported again as "missing".
+    unreadable_genes: set[str] = set()
+    for name, document in _documents(base, "genes", shown, errors, digest, unreadable_genes):
         table = _validated(GeneTable, document, errors)
         if table is None:
+            unreadable_genes.add(name)
             continue
         if table.gene != name:
             errors.append(
@@ -69,15 +72,15 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
                 "Restore drugs.yaml (run the generator).",
             )
         )
-    drugs = dict(drug_table.drugs) if drug_table is not None else {}
+    drugs = dict(drug_table.drugs) if drug_table is not None else None
 
     indexes = {gene: DiplotypeIndex(table) for gene, table in genes.items()}
     guidelines: dict[str, Guideline] = {}
-    for name, document in _documents(base, "guidelines", shown, errors, digest):
+    for name, document in _documents(base, "guidelines", shown, errors, digest, set()):
         guideline = _validated(Guideline, document, errors)
         if guideline is None:
             continue
-        context = GuidelineContext(document, name, indexes, drugs)
+        context = GuidelineContext(document, name, indexes, drugs, frozenset(unreadable_genes))
         for check in GUIDELINE_CHECKS:
             errors.extend(check(guideline, context))
         guidelines[guideline.id] = guideline
@@ -85,7 +88,10 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
     if errors:
         raise KnowledgeLoadError(errors)
     return KnowledgeBase(
-        genes=genes, drugs=drugs, guidelines=guidelines, version=f"sha256:{digest.hexdigest()[:12]}"
+        genes=genes,
+        drugs=drugs or {},
+        guidelines=guidelines,
+        version=f"sha256:{digest.hexdigest()[:12]}",
     )
 
 
@@ -95,6 +101,7 @@ def _documents(
     shown: str,
     errors: list[KnowledgeError],
     digest: hashlib._Hash,
+    unreadable: set[str],
 ) -> list[tuple[str, YamlDocument]]:
     directory = base.joinpath(folder)
     if not directory.is_dir():
@@ -102,9 +109,12 @@ def _documents(
     found = []
     for entry in sorted(directory.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
+            stem = entry.name.removesuffix(".yaml")
             document = _parse(entry, f"{shown}/{folder}/{entry.name}", errors, digest)
-            if document is not None:
-                found.append((entry.name.removesuffix(".yaml"), document))
+            if document is None:
+                unreadable.add(stem)
+            else:
+                found.append((stem, document))
     return found
 
 

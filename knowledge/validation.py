@@ -59,4 +59,5 @@ def _to_knowledge_error(error: Any, document: YamlDocument) -> KnowledgeError:
         what, _, how = text.partition("; ")
         message = what
         fix = (how[:1].upper() + how[1:] + ".") if how else fix
-    return KnowledgeError(document.location(loc), dotted(loc), message, fix)
+    where = document.location(loc, key=kind == "extra_forbidden")
+    return KnowledgeError(where, dotted(loc), message, fix)
