@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import html
 import json
 import sys
 from dataclasses import dataclass, field
@@ -98,7 +97,7 @@ class _Blocks(HTMLParser):
 def split_recommendation_html(markup: str) -> tuple[str, str | None]:
     """The recommendation itself, and CPIC's 'Other Considerations' section if there is one."""
     parser = _Blocks()
-    parser.feed(html.unescape(markup) if "&lt;" in markup else markup)
+    parser.feed(markup)  # entities such as &lt;200 ng/mL are decoded by the parser itself
     parser.close()
     blocks = parser.blocks
     if "Other Considerations" in blocks:
