@@ -13,6 +13,7 @@ from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.feedback_store import FeedbackItem
 from cds_hooks.services import SERVICES
 from cds_hooks.state import service_state
+from knowledge.errors import dotted
 
 __all__ = ["bp", "parse_feedback"]
 
@@ -39,15 +40,8 @@ _HINTS = {
 }
 
 
-def _expression(loc: tuple[int | str, ...]) -> str:
-    expression = "feedback"
-    for part in loc:
-        expression += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return expression
-
-
 def _describe(error: ErrorDetails) -> dict[str, str]:
-    expression = _expression(error["loc"])
+    expression = dotted(("feedback", *error["loc"]))
     names = [part for part in error["loc"] if isinstance(part, str)]
     hint = _HINTS.get(names[-1], _SHAPE) if names else _SHAPE
     # Only pydantic's message, never the input: a userComment may hold PHI.

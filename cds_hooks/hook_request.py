@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, Validatio
 
 from cds_hooks.errors import BadHookRequest
 from cds_hooks.services import ServiceDefinition
+from knowledge.errors import dotted
 
 __all__ = ["HookRequest", "parse_hook_request"]
 
@@ -105,12 +106,7 @@ def parse_hook_request(payload: Any, service: ServiceDefinition) -> HookRequest:
 
 
 def _describe(error: Any) -> dict[str, str]:
-    loc = error["loc"]
-    expression = ""
-    for part in loc:
-        expression += (
-            f"[{part}]" if isinstance(part, int) else (f".{part}" if expression else str(part))
-        )
+    expression = dotted(error["loc"])
     if error["type"] == "missing":
         message = f"{expression} is required"
     elif error["type"] in ("string_too_short", "too_short"):

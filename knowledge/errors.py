@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["KnowledgeError", "KnowledgeLoadError", "Location"]
+__all__ = ["KnowledgeError", "KnowledgeLoadError", "Location", "dotted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +47,15 @@ class KnowledgeLoadError(Exception):
         super().__init__(
             f"{count} error{'s' if count != 1 else ''} in the knowledge base:\n{lines}"
         )
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    """``recommendations[1].strength`` from ``("recommendations", 1, "strength")``.
+
+    The one way a place in a document is written, for YAML errors and request errors alike
+    (the FHIRPath-like form of OperationOutcome.issue.expression).
+    """
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from knowledge.errors import KnowledgeError
-from knowledge.yaml_source import Path, YamlDocument, dotted
+from knowledge.errors import KnowledgeError, dotted
+from knowledge.yaml_source import Path, YamlDocument
 
 __all__ = ["validate_document"]
 

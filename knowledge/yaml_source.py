@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from knowledge.errors import KnowledgeError, Location
+from knowledge.errors import KnowledgeError, Location, dotted
 
-__all__ = ["Path", "YamlDocument", "dotted", "parse_yaml"]
+__all__ = ["Path", "YamlDocument", "parse_yaml"]
 
 # A position inside a document: mapping keys and sequence indexes, as pydantic's ``loc`` gives them.
 Path = tuple[str | int, ...]
@@ -118,11 +118,3 @@ def _construct(
             for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node)
-
-
-def dotted(at: Path) -> str:
-    """``recommendations[1].strength`` from ``("recommendations", 1, "strength")``."""
-    text = ""
-    for part in at:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
