@@ -115,11 +115,15 @@ def _detail(evaluation: Evaluation) -> str:
     lines.append("")
     lines.extend(f"*Implication*: {text}" for text in sorted(implications))
     lines.append("")
-    populations = [r for r in evaluation.recommendations if r.population]
-    if populations:
+    order = list(guideline.populations)
+    recommendations = sorted(
+        evaluation.recommendations,
+        key=lambda r: order.index(r.population) if r.population in order else len(order),
+    )
+    if any(r.population for r in recommendations):
         lines.append("| Indication | CPIC recommendation | Strength |")
         lines.append("|---|---|---|")
-        for rec in evaluation.recommendations:
+        for rec in recommendations:
             label = guideline.populations[rec.population].label if rec.population else "all"
             lines.append(
                 f"| {_cell(label)} | {_cell(rec.recommendation)} | {rec.strength.capitalize()} |"
@@ -133,7 +137,14 @@ def _detail(evaluation: Evaluation) -> str:
     else:
         for rec in evaluation.recommendations:
             lines.append(f"**Recommendation ({rec.strength}):** {rec.recommendation}")
-    notes = sorted({r.considerations for r in evaluation.actionable if r.considerations})
+    # CPIC's considerations, in table order, each once (several phenotypes share one text).
+    notes = list(
+        dict.fromkeys(
+            r.considerations
+            for r in recommendations
+            if r.considerations and r in evaluation.actionable
+        )
+    )
     if notes:
         lines.append("")
         lines.extend(f"- {note}" for note in notes)
@@ -244,17 +255,27 @@ def _swapped_order(resource: Mapping[str, Any], drug: str, kb: KnowledgeBase) ->
 
 
 def _scaled_order(resource: Mapping[str, Any], percent: Decimal) -> dict[str, Any] | None:
-    """The whole draft with every dose quantity scaled; ``None`` when the draft states no dose."""
+    """The whole draft with every dose quantity scaled; ``None`` when the draft states no dose.
+
+    Reads the R4 place (``doseAndRate[].doseQuantity``, also when a client sends it as one object,
+    as the spec's own order-select example does) and the STU3/DSTU2 place (``doseQuantity``).
+    """
     updated = copy.deepcopy(dict(resource))
     scaled = False
-    for dosage in updated.get("dosageInstruction") or []:
+    for dosage in _as_list(updated.get("dosageInstruction")):
         if not isinstance(dosage, dict):
             continue
-        quantities = [dosage] + [r for r in dosage.get("doseAndRate") or [] if isinstance(r, dict)]
-        for holder in quantities:
-            quantity = holder.get("doseQuantity")
-            if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-                value = Decimal(str(quantity["value"])) * percent / 100
-                quantity["value"] = float(value.normalize())
+        for holder in [dosage, *_as_list(dosage.get("doseAndRate"))]:
+            quantity = holder.get("doseQuantity") if isinstance(holder, dict) else None
+            value = quantity.get("value") if isinstance(quantity, dict) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                assert isinstance(quantity, dict)
+                quantity["value"] = float((Decimal(str(value)) * percent / 100).normalize())
                 scaled = True
     return updated if scaled else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []

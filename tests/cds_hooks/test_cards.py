@@ -157,3 +157,26 @@ def test_a_dose_change_without_a_dose_on_the_draft_suggests_nothing(dose_app: Fl
 
     assert "suggestions" not in card
     assert card["indicator"] == "warning"
+
+
+@pytest.mark.parametrize(
+    "dosage",
+    [
+        {"doseAndRate": [{"doseQuantity": {"value": 75, "unit": "mg"}}]},
+        {"doseAndRate": {"doseQuantity": {"value": 75, "unit": "mg"}}},  # the spec example's shape
+        {"doseQuantity": {"value": 75, "unit": "mg"}},  # STU3 / DSTU2
+    ],
+    ids=["r4", "r4-object", "stu3"],
+)
+def test_the_dose_is_found_wherever_the_fhir_version_puts_it(
+    dose_app: Flask, dosage: dict[str, Any]
+) -> None:
+    order = medication_request(id="rx-5", dose_mg=None)
+    order["dosageInstruction"] = [dosage]
+    body = hook_request(order, prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")))
+
+    (card,) = (
+        dose_app.test_client().post("/cds-services/pgx-order-sign", json=body).get_json()["cards"]
+    )
+
+    assert "37.5" in json.dumps(card["suggestions"][0]["actions"][0]["resource"])

@@ -249,3 +249,35 @@ def test_an_order_naming_its_drug_by_medication_reference_gets_its_card(
     (card,) = _cards(client, body)
 
     assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/rx-epic"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        {"dosageInstruction": 75},
+        {"dosageInstruction": [None, "x", {"doseAndRate": 3}]},
+        {"dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": "75"}}]}]},
+        {"medicationCodeableConcept": {"coding": 32968, "text": "clopidogrel"}},
+        {"subject": "Patient/p1", "intent": 7},
+        {"id": 12},
+        {"contained": "x", "medicationReference": {"reference": "#m"}},
+    ],
+    ids=[
+        "dosage-int",
+        "dosage-junk",
+        "dose-text",
+        "coding-int",
+        "junk-fields",
+        "id-int",
+        "contained",
+    ],
+)
+def test_a_mangled_draft_order_never_makes_a_500(
+    client: FlaskClient, mangle: dict[str, Any]
+) -> None:
+    order = {**medication_request(id="rx-1"), **mangle}
+    body = hook_request(order, prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")))
+
+    response = client.post("/cds-services/pgx-order-sign", json=body)
+
+    assert response.status_code == 200
