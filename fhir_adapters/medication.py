@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,17 +58,8 @@ def identify_drug(concept: Any, kb: KnowledgeBase) -> str | None:
     texts = [concept.get("text")] + [c.get("display") for c in found]
     for text in texts:
         if isinstance(text, str):
-            name = _name_in(text, kb)
+            name = kb.drug_named_in(text)
             if name is not None:
-                return name
-    return None
-
-
-def _name_in(text: str, kb: KnowledgeBase) -> str | None:
-    lowered = text.lower()
-    for name, drug in kb.drugs.items():
-        for word in (name, *drug.synonyms):
-            if re.search(rf"\b{re.escape(word.lower())}\b", lowered):
                 return name
     return None
 

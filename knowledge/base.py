@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ class KnowledgeBase:
     guidelines_by_drug: Mapping[str, tuple[Guideline, ...]] = field(init=False)
     genes_by_hgnc: Mapping[str, str] = field(init=False)
     drugs_by_rxnorm: Mapping[str, str] = field(init=False)
+    _drug_names: Mapping[str, str] = field(init=False, repr=False)
+    _drug_pattern: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_drug: dict[str, list[Guideline]] = {}
@@ -44,6 +47,24 @@ class KnowledgeBase:
         object.__setattr__(
             self, "drugs_by_rxnorm", {drug.rxnorm: name for name, drug in self.drugs.items()}
         )
+        names = {
+            word.lower(): name
+            for name, drug in self.drugs.items()
+            for word in (name, *drug.synonyms)
+        }
+        # One compiled alternation, longest names first, instead of a regex per drug per order.
+        alternation = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+        object.__setattr__(self, "_drug_names", names)
+        object.__setattr__(
+            self, "_drug_pattern", re.compile(rf"\b(?:{alternation})\b") if names else None
+        )
+
+    def drug_named_in(self, text: str) -> str | None:
+        """The drug whose name or synonym appears as a word in ``text`` (any case), if any."""
+        if self._drug_pattern is None:
+            return None
+        match = self._drug_pattern.search(text.lower())
+        return self._drug_names[match.group(0)] if match else None
 
     @property
     def summary(self) -> dict[str, object]:
