@@ -141,3 +141,23 @@ def test_cors_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PGX_CDS_CORS_ORIGINS", "https://a.example, https://b.example")
 
     assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_a_bug_is_a_json_500_that_reveals_nothing(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("cds_hooks.hooks.draft_medications", explode)
+
+    response = client.post("/cds-services/pgx-order-sign", json=_pm_request())
+
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal error; the service log has the details"}
+
+
+def test_unknown_path_and_wrong_method_answer_in_json(client: FlaskClient) -> None:
+    assert client.get("/nowhere").get_json()["error"]
+    assert client.get("/cds-services/pgx-order-sign").status_code == 405
+    assert client.get("/cds-services/pgx-order-sign").is_json
