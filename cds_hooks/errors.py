@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from knowledge.errors import dotted
 
 __all__ = [
     "BadHookRequest",
@@ -45,6 +49,41 @@ class BadHookRequest(HookError):
     """The request is malformed: 400, saying what and where (a FHIRPath-like expression)."""
 
     status = 400
+
+    @classmethod
+    def from_validation(
+        cls,
+        exc: ValidationError,
+        *,
+        prefix: tuple[str | int, ...] = (),
+        hint: Callable[[tuple[str | int, ...]], str] | None = None,
+    ) -> BadHookRequest:
+        """Every problem pydantic found, each located; the first one leads the answer.
+
+        Only pydantic's message is used, never the input: it may hold a token or PHI.
+        """
+        details = []
+        for problem in exc.errors():
+            loc = (*prefix, *problem["loc"])
+            expression = dotted(loc)
+            kind = problem["type"]
+            if kind == "missing":
+                message = f"{expression} is required"
+            elif kind in ("string_too_short", "too_short"):
+                message = f"{expression} must not be empty"
+            elif kind in ("model_type", "dict_type"):
+                # pydantic would name a Python class here; the integrator thinks in JSON.
+                message = f"{expression} must be a JSON object"
+            else:
+                message = f"{expression}: {problem['msg']}"
+            if hint is not None:
+                message = f"{message}. {hint(loc)}"
+            details.append({"error": message, "expression": expression})
+        first = details[0]
+        lead = first["error"]
+        if len(details) > 1:
+            lead += f" ({len(details) - 1} more problem(s) listed in details)"
+        return cls(lead, first["expression"], details)
 
 
 class UnknownService(HookError):

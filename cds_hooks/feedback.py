@@ -7,13 +7,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
 
 from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.feedback_store import FeedbackItem
 from cds_hooks.services import SERVICES
 from cds_hooks.state import service_state
-from knowledge.errors import dotted
 
 __all__ = ["bp", "parse_feedback"]
 
@@ -40,19 +38,9 @@ _HINTS = {
 }
 
 
-def _describe(error: ErrorDetails) -> dict[str, str]:
-    expression = dotted(("feedback", *error["loc"]))
-    names = [part for part in error["loc"] if isinstance(part, str)]
-    hint = _HINTS.get(names[-1], _SHAPE) if names else _SHAPE
-    # Only pydantic's message, never the input: a userComment may hold PHI.
-    if error["type"] == "missing":
-        message = f"{expression} is required. {hint}"
-    elif error["type"] in ("model_type", "dict_type"):
-        # pydantic would name a Python class here; the integrator thinks in JSON.
-        message = f"{expression} must be a JSON object. {hint}"
-    else:
-        message = f"{expression}: {error['msg']}. {hint}"
-    return {"error": message, "expression": expression}
+def _hint(loc: tuple[str | int, ...]) -> str:
+    names = [part for part in loc if isinstance(part, str)]
+    return _HINTS.get(names[-1], _SHAPE) if names else _SHAPE
 
 
 def parse_feedback(body: Any) -> list[FeedbackItem]:
@@ -69,12 +57,7 @@ def parse_feedback(body: Any) -> list[FeedbackItem]:
     try:
         return _ITEMS.validate_python(body["feedback"])
     except ValidationError as exc:
-        details = [_describe(error) for error in exc.errors()]
-        first = details[0]
-        error = first["error"]
-        if len(details) > 1:
-            error += f" ({len(details) - 1} more problem(s) listed in details)"
-        raise BadHookRequest(error, first["expression"], details) from None
+        raise BadHookRequest.from_validation(exc, prefix=("feedback",), hint=_hint) from None
 
 
 @bp.post("/cds-services/<service_id>/feedback")

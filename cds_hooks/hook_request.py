@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, Validatio
 
 from cds_hooks.errors import BadHookRequest
 from cds_hooks.services import ServiceDefinition
-from knowledge.errors import dotted
 
 __all__ = ["HookRequest", "parse_hook_request"]
 
@@ -70,9 +69,7 @@ def parse_hook_request(payload: Any, service: ServiceDefinition) -> HookRequest:
     try:
         body = _Body.model_validate(payload)
     except ValidationError as exc:
-        details = [_describe(error) for error in exc.errors()]
-        first = details[0]
-        raise BadHookRequest(first["error"], first["expression"], details) from None
+        raise BadHookRequest.from_validation(exc) from None
     if body.hook != service.hook:
         raise BadHookRequest(
             f"service {service.id!r} answers the {service.hook!r} hook, not {body.hook!r}", "hook"
@@ -103,14 +100,3 @@ def parse_hook_request(payload: Any, service: ServiceDefinition) -> HookRequest:
         access_token=body.fhirAuthorization.access_token if body.fhirAuthorization else None,
         prefetch=body.prefetch or {},
     )
-
-
-def _describe(error: Any) -> dict[str, str]:
-    expression = dotted(error["loc"])
-    if error["type"] == "missing":
-        message = f"{expression} is required"
-    elif error["type"] in ("string_too_short", "too_short"):
-        message = f"{expression} must not be empty"
-    else:
-        message = f"{expression}: {error['msg']}"
-    return {"error": message, "expression": expression}
