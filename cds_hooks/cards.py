@@ -19,10 +19,10 @@ __all__ = ["MAX_SUMMARY", "build_card", "summary_for"]
 MAX_SUMMARY = 139
 _CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
 _ACTION_PHRASES = {
-    "alternative": "CPIC advises an alternative drug",
-    "dose-adjustment": "CPIC advises a dose change",
-    "caution": "CPIC advises caution",
-    "contraindicated": "CPIC advises against use",
+    "alternative": "advises an alternative drug",
+    "dose-adjustment": "advises a dose change",
+    "caution": "advises caution",
+    "contraindicated": "advises against use",
 }
 # HL7 non-adherence reason codes (CDS Hooks 3.0 draft vocabulary); displays as published there.
 NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
@@ -37,11 +37,11 @@ OVERRIDE_REASONS = (
 )
 
 
-def summary_for(drug: str, calls: Sequence[GeneCall], rec: Recommendation) -> str:
+def summary_for(drug: str, calls: Sequence[GeneCall], rec: Recommendation, source: str) -> str:
     """``Clopidogrel: CYP2C19 Poor Metabolizer (*2/*2). CPIC advises ... (strong)``, under 140."""
     genes = ", ".join(f"{c.gene} {c.phenotype}" for c in calls if c.phenotype)
     diplotypes = ", ".join(c.diplotype for c in calls if c.diplotype)
-    advice = f"{_ACTION_PHRASES.get(rec.action, 'see CPIC guidance')} ({rec.strength})"
+    advice = f"{source} {_ACTION_PHRASES.get(rec.action, 'has guidance')} ({rec.strength})"
     for text in (
         f"{drug.capitalize()}: {genes} ({diplotypes}). {advice}",
         f"{drug.capitalize()}: {genes}. {advice}",
@@ -76,9 +76,9 @@ def build_card(
     )
     card: dict[str, Any] = {
         "uuid": str(card_id),
-        "summary": summary_for(evaluation.drug, evaluation.calls, lead),
+        "summary": summary_for(evaluation.drug, evaluation.calls, lead, guideline.source),
         "indicator": indicator_for(lead),
-        "detail": _detail(evaluation),
+        "detail": _detail(evaluation, kb),
         "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
         "overrideReasons": [
             {"system": NON_ADHERENCE, "code": code, "display": display}
@@ -97,7 +97,7 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _detail(evaluation: Evaluation) -> str:
+def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
     guideline = evaluation.guideline
     lines = []
     for call in evaluation.calls:
@@ -121,7 +121,7 @@ def _detail(evaluation: Evaluation) -> str:
         key=lambda r: order.index(r.population) if r.population in order else len(order),
     )
     if any(r.population for r in recommendations):
-        lines.append("| Indication | CPIC recommendation | Strength |")
+        lines.append(f"| Indication | {guideline.source} recommendation | Strength |")
         lines.append("|---|---|---|")
         for rec in recommendations:
             label = guideline.populations[rec.population].label if rec.population else "all"
@@ -137,7 +137,7 @@ def _detail(evaluation: Evaluation) -> str:
     else:
         for rec in evaluation.recommendations:
             lines.append(f"**Recommendation ({rec.strength}):** {rec.recommendation}")
-    # CPIC's considerations, in table order, each once (several phenotypes share one text).
+    # The guideline's considerations, in table order, each once (several phenotypes share one text).
     notes = list(
         dict.fromkeys(
             r.considerations
@@ -149,9 +149,14 @@ def _detail(evaluation: Evaluation) -> str:
         lines.append("")
         lines.extend(f"- {note}" for note in notes)
     lines.append("")
+    tables = ", ".join(
+        f"{c.gene} {kb.genes[c.gene].source.version}"
+        for c in evaluation.calls
+        if c.phenotype and c.gene in kb.genes
+    )
     lines.append(
         f"Source: {guideline.name}, recommendations as of {guideline.data_version} "
-        f"({guideline.data.name}); phenotypes from the CPIC diplotype tables."
+        f"({guideline.data.name}); phenotypes from the CPIC diplotype tables ({tables})."
     )
     return "\n".join(lines).strip()
 
