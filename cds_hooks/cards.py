@@ -61,6 +61,8 @@ def build_card(
     actionable = evaluation.actionable
     lead = evaluation.lead
     if lead is None:
+        if evaluation.uninterpretable:
+            return _uninterpretable_card(order, evaluation, hook_instance)
         return None
     guideline = evaluation.guideline
     card_id = uuid.uuid5(
@@ -91,6 +93,49 @@ def build_card(
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"
     return card
+
+
+def _uninterpretable_card(
+    order: DraftMedication, evaluation: Evaluation, hook_instance: str
+) -> dict[str, Any]:
+    """A result is on file but the CPIC tables cannot read it: say so instead of staying silent.
+
+    Silence would read as "nothing actionable"; a guessed phenotype could be wrong. Neither.
+    """
+    guideline = evaluation.guideline
+    calls = evaluation.uninterpretable
+    results = ", ".join(f"{c.gene} {c.diplotype or 'result'}" for c in calls)
+    summary = (
+        f"{evaluation.drug.capitalize()}: {results} could not be interpreted; "
+        f"{guideline.source} advice not applied"
+    )
+    if len(summary) > MAX_SUMMARY:
+        summary = summary[: MAX_SUMMARY - 3].rstrip() + "..."
+    lines = [
+        f"- {c.note}" + (f" ({c.result.source})" if c.result and c.result.source else "")
+        for c in calls
+    ]
+    lines += [
+        "",
+        f"The {guideline.source} guideline for {evaluation.drug} is keyed on the phenotype, "
+        "which could not be derived from this result, so none of its recommendations was "
+        "applied. Review the result (for example with the laboratory or a pharmacist) before "
+        "relying on the absence of other advice.",
+        "",
+        f"Source: {guideline.name}.",
+    ]
+    card_id = uuid.uuid5(
+        _CARD_NAMESPACE,
+        "|".join([hook_instance, order.reference or order.described_as, guideline.id, "?"]),
+    )
+    return {
+        "uuid": str(card_id),
+        "summary": summary,
+        "indicator": "info",
+        "detail": "\n".join(lines),
+        "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
+        "links": _links(evaluation),
+    }
 
 
 def _cell(text: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from knowledge.base import KnowledgeBase
-from knowledge.evaluate import evaluate, indicator_for
+from knowledge.evaluate import evaluate
 from knowledge.results import GeneResult
 from knowledge.schema import Guideline, GuidelineTest
 
@@ -40,13 +40,14 @@ def run_case(kb: KnowledgeBase, guideline: Guideline, case: GuidelineTest) -> Ca
     """Evaluate the case's genotypes for its drug and compare with what it expects."""
     results = {gene: GeneResult(gene, diplotype=value) for gene, value in case.given.items()}
     evaluations = [e for e in evaluate(kb, case.drug, results) if e.guideline.id == guideline.id]
-    shown = [e for e in evaluations if e.lead is not None]
+    # The same rule as the service: a card for actionable advice or for a result it cannot read.
+    shown = [e for e in evaluations if e.indicator is not None]
     failures = []
     expect = case.expect
     if expect.cards is not None and len(shown) != expect.cards:
         failures.append(f"expected {expect.cards} card(s), got {len(shown)}")
     if expect.indicator is not None:
-        got = [indicator_for(e.lead) for e in shown if e.lead is not None]
+        got = [e.indicator for e in shown]
         if got != [expect.indicator]:
             failures.append(f"expected indicator {expect.indicator}, got {got or 'no card'}")
     if expect.suggests is not None:
@@ -54,8 +55,7 @@ def run_case(kb: KnowledgeBase, guideline: Guideline, case: GuidelineTest) -> Ca
         missing = sorted(set(expect.suggests) - suggested)
         if missing:
             failures.append(f"expected suggestions {missing}, got {sorted(suggested)}")
-    for e in evaluations:
-        for call in e.calls:
-            if call.note and call.gene in case.given:
-                failures.append(call.note)
+    if expect.cards != len(shown):
+        for e in evaluations:
+            failures.extend(c.note for c in e.uninterpretable if c.note)
     return CaseOutcome(guideline.id, case, tuple(failures))

@@ -56,6 +56,11 @@ class Evaluation:
         return tuple(r for r in self.recommendations if r.action not in _SILENT_ACTIONS)
 
     @property
+    def uninterpretable(self) -> tuple[GeneCall, ...]:
+        """Results on file that the CPIC tables cannot turn into a phenotype (never guessed)."""
+        return tuple(c for c in self.calls if c.result is not None and c.lookup_key is None)
+
+    @property
     def lead(self) -> Recommendation | None:
         """The most urgent, then strongest, actionable recommendation: it speaks for the card."""
         return max(
@@ -63,6 +68,13 @@ class Evaluation:
             key=lambda r: (_URGENCY[indicator_for(r)], _STRENGTH_RANK.get(r.strength, 0)),
             default=None,
         )
+
+    @property
+    def indicator(self) -> str | None:
+        """The card's urgency, or ``None`` when no card is due (see docs/cards.md)."""
+        if self.lead is not None:
+            return indicator_for(self.lead)
+        return "info" if self.uninterpretable else None
 
     @property
     def alternatives(self) -> dict[str, set[str | None]]:

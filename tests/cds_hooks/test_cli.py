@@ -36,7 +36,7 @@ def test_knowledge_check_passes_and_lists_every_case() -> None:
 
     assert result.exit_code == 0, result.output
     assert "ok    cpic-clopidogrel::poor metabolizer is steered to an alternative" in result.output
-    assert result.output.rstrip().endswith("7 case(s), 0 failed")
+    assert result.output.rstrip().endswith("8 case(s), 0 failed")
 
 
 def test_knowledge_check_refuses_a_bad_file_with_its_location(knowledge_copy: Path) -> None:

@@ -228,14 +228,26 @@ def test_a_draft_without_id_still_informs_but_suggests_nothing(client: FlaskClie
     assert "selectionBehavior" not in card
 
 
-def test_a_diplotype_missing_from_the_cpic_table_never_becomes_a_guess(
+def test_a_diplotype_missing_from_the_cpic_table_is_said_never_guessed(
     client: FlaskClient,
 ) -> None:
     body = hook_request(
-        medication_request(), prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*999"))
+        medication_request(),
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*999", id="geno-x")),
     )
 
-    assert _cards(client, body) == []
+    (card,) = _cards(client, body)
+
+    assert card["indicator"] == "info"
+    assert card["summary"] == (
+        "Clopidogrel: CYP2C19 *2/*999 could not be interpreted; CPIC advice not applied"
+    )
+    assert (
+        "CYP2C19 *2/*999 is not in the CPIC diplotype table (Observation/geno-x)"
+        in (card["detail"])
+    )
+    assert "Metabolizer" not in card["detail"]
+    assert "suggestions" not in card
 
 
 def test_an_order_naming_its_drug_by_medication_reference_gets_its_card(
