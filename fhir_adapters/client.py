@@ -44,6 +44,10 @@ class FhirClient:
         return list(self._pages(urljoin(self.base_url, query)))
 
     def _pages(self, url: str) -> Iterator[Mapping[str, Any]]:
+        # The bearer token is for the EHR's server only: no request, first page or later, goes
+        # to another origin (a prefetched Bundle's own next link could name any host).
+        if _origin(url) != _origin(self.base_url):
+            raise FhirResponseError(f"refused to send the token to another host ({_host(url)})")
         for _ in range(self._max_pages):
             bundle = self._get(url)
             yield bundle
@@ -52,7 +56,6 @@ class FhirClient:
                 return
             url = urljoin(self.base_url, next_url)
             if _origin(url) != _origin(self.base_url):
-                # The bearer token is for the EHR's server only; never hand it to another host.
                 log.warning("FHIR search stopped: next page is on another host (%s)", _host(url))
                 return
         log.warning("FHIR search stopped after %d pages", self._max_pages)

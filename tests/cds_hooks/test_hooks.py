@@ -293,3 +293,16 @@ def test_a_mangled_draft_order_never_makes_a_500(
     response = client.post("/cds-services/pgx-order-sign", json=body)
 
     assert response.status_code == 200
+
+
+@responses.activate
+def test_a_prefetch_next_link_to_another_host_never_gets_the_token(client: FlaskClient) -> None:
+    foreign = "https://attacker.example/fhir/Observation?page=2"
+    responses.get(foreign, json=searchset())
+    first_page = searchset(genotype_observation("CYP2C19", "*2/*2"), next_url=foreign)
+    body = hook_request(
+        medication_request(), prefetch={"pgxResults": first_page}, fhir_server=FHIR, token="t"
+    )
+
+    assert len(_cards(client, body)) == 1  # the page in hand is still used
+    assert len(responses.calls) == 0

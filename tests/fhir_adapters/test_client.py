@@ -383,3 +383,15 @@ def test_next_link_to_another_origin_is_not_followed_with_the_token(
 
     assert [call.request.url for call in rsps.calls] == [URL]
     assert bundles == [page(1, next_url=foreign)]
+
+
+def test_a_first_url_on_another_origin_is_refused_before_any_request(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    foreign = "https://attacker.example/fhir/Observation?_page=2"
+    rsps.add(responses.GET, foreign, json=page(2))
+
+    with pytest.raises(FhirResponseError, match=r"another host \(https://attacker.example\)"):
+        make_client().search(foreign)
+
+    assert list(rsps.calls) == []
