@@ -95,7 +95,8 @@ def parse_hook_request(payload: Any, service: ServiceDefinition) -> HookRequest:
         hook_instance=body.hookInstance,
         patient_id=body.context.patientId,
         orders=orders,
-        selections=tuple(selections) if selections else None,
+        # Absent: lenient, check every order. Present but empty: nothing was selected.
+        selections=tuple(selections) if selections is not None else None,
         fhir_server=str(body.fhirServer).rstrip("/") if body.fhirServer else None,
         access_token=body.fhirAuthorization.access_token if body.fhirAuthorization else None,
         prefetch=body.prefetch or {},

@@ -306,3 +306,14 @@ def test_a_prefetch_next_link_to_another_host_never_gets_the_token(client: Flask
 
     assert len(_cards(client, body)) == 1  # the page in hand is still used
     assert len(responses.calls) == 0
+
+
+def test_order_select_with_nothing_selected_checks_nothing(client: FlaskClient) -> None:
+    body = hook_request(
+        medication_request(id="rx-a"),
+        hook="order-select",
+        selections=[],
+        prefetch=pgx_prefetch(genotype_observation("CYP2C19", "*2/*2")),
+    )
+
+    assert _cards(client, body, "pgx-order-select") == []

@@ -102,6 +102,16 @@ def test_todo_case_becomes_a_strict_xfail() -> None:
             ),
             id="diplotype not in the table",
         ),
+        pytest.param(
+            "*1/*99",
+            Expectation(indicator="warning"),
+            (
+                "expected indicator warning, got ['info']",
+                "CYP2C19 *1/*99 is not in the CPIC diplotype table",
+            ),
+            id="unreadable diplotype explains a wrong indicator",
+        ),
+        pytest.param("*1/*99", Expectation(indicator="info"), (), id="unreadable met as info"),
     ],
 )
 def test_run_case_reports_each_unmet_expectation(
