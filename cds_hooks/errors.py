@@ -16,6 +16,7 @@ __all__ = [
     "BadHookRequest",
     "HookError",
     "PreconditionFailed",
+    "ServiceUnavailable",
     "UnknownService",
     "register_error_handlers",
 ]
@@ -88,6 +89,12 @@ class BadHookRequest(HookError):
 
 class UnknownService(HookError):
     status = 404
+
+
+class ServiceUnavailable(HookError):
+    """A dependency of ours (the feedback database) is down: 503, so the client retries."""
+
+    status = 503
 
 
 class PreconditionFailed(HookError):

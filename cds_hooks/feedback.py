@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import OperationalError
 
-from cds_hooks.errors import BadHookRequest, UnknownService
+from cds_hooks.errors import BadHookRequest, ServiceUnavailable, UnknownService
 from cds_hooks.feedback_store import FeedbackItem
 from cds_hooks.services import SERVICES
 from cds_hooks.state import service_state
@@ -66,7 +67,14 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
     if service_id not in SERVICES:
         raise UnknownService(f"no CDS service {service_id!r}", None)
     items = parse_feedback(request.get_json(silent=True))
-    result = service_state().feedback.record(service_id, items)
+    try:
+        result = service_state().feedback.record(service_id, items)
+    except OperationalError as exc:
+        # Nothing was committed, so nothing acknowledged is lost: tell the client to retry.
+        log.error("feedback store unavailable: %s", exc.__class__.__name__)
+        raise ServiceUnavailable(
+            "the feedback store is unavailable; send the feedback again"
+        ) from exc
     log.info(
         "feedback recorded",
         extra={

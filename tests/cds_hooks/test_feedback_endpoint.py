@@ -237,3 +237,20 @@ def test_one_log_line_without_comments(
     }
     assert fields == {"service_id": SERVICE_ID, "feedback_items": 2, "stored": 2, "duplicates": 0}
     assert "Mrs Smith" not in json.dumps(vars(record), default=str)
+
+
+def test_a_store_that_is_down_is_a_503_to_retry_not_a_500(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    down = FeedbackStore(f"sqlite:///{tmp_path}/down.sqlite3")
+    (tmp_path / "down.sqlite3").unlink()
+    (tmp_path / "down.sqlite3").mkdir()  # a folder where the database file was: unopenable
+    down.close()
+    client.application.extensions[EXTENSION_KEY].feedback = down
+
+    response = client.post(URL, json={"feedback": [accepted()]})
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": "the feedback store is unavailable; send the feedback again"
+    }
