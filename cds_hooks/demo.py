@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Callable, Iterator
@@ -66,8 +67,8 @@ def run_demo(url: str | None, echo: Callable[[str], None]) -> int:
     """Send every example; returns 0 when every request was answered with HTTP 200."""
     cases = demo_cases()
     failures = 0
-    with tempfile.TemporaryDirectory(prefix="pgx-cds-demo-") as scratch:
-        send = _remote(url) if url else _in_process(scratch)
+    with contextlib.ExitStack() as stack:
+        send = _remote(url) if url else stack.enter_context(_in_process())
         for number, case in enumerate(cases, 1):
             echo(f"── {number}. {case.title}  ({case.service})")
             status, body = send(case)
@@ -103,15 +104,21 @@ def _remote(url: str) -> Sender:
     return send
 
 
-def _in_process(scratch: str) -> Sender:
+@contextlib.contextmanager
+def _in_process() -> Iterator[Sender]:
+    """A service of its own, in a scratch folder, closed and removed when the demo ends."""
     from cds_hooks.app import create_app
     from cds_hooks.config import Settings
 
-    app = create_app(Settings(database_url=f"sqlite:///{scratch}/demo-feedback.sqlite3"))
-    client = app.test_client()
+    with tempfile.TemporaryDirectory(prefix="pgx-cds-demo-") as scratch:
+        app = create_app(Settings(database_url=f"sqlite:///{scratch}/demo-feedback.sqlite3"))
+        client = app.test_client()
 
-    def send(case: DemoCase) -> tuple[int, Any]:
-        response = client.post(f"/cds-services/{case.service}", json=case.request)
-        return response.status_code, response.get_json(silent=True)
+        def send(case: DemoCase) -> tuple[int, Any]:
+            response = client.post(f"/cds-services/{case.service}", json=case.request)
+            return response.status_code, response.get_json(silent=True)
 
-    return send
+        try:
+            yield send
+        finally:
+            app.extensions["pgx_cds"].feedback.close()
