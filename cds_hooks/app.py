@@ -12,26 +12,38 @@ from cds_hooks import discovery, feedback, health, hooks
 from cds_hooks.config import Settings
 from cds_hooks.errors import register_error_handlers
 from cds_hooks.feedback_store import FeedbackStore
+from cds_hooks.knowledge_reload import KnowledgeHolder, KnowledgeWatcher
 from cds_hooks.request_log import install_request_log
 from cds_hooks.state import EXTENSION_KEY, ServiceState
-from knowledge import KnowledgeBase, load_knowledge_base
+from knowledge import KnowledgeBase
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "start_knowledge_reload"]
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, knowledge: KnowledgeBase | None = None) -> Flask:
-    """Build the service. Knowledge that fails its checks stops start-up with every error listed."""
+def create_app(
+    settings: Settings | None = None, knowledge: KnowledgeBase | KnowledgeHolder | None = None
+) -> Flask:
+    """Build the service. Knowledge that fails its checks stops start-up with every error listed.
+
+    ``knowledge`` defaults to loading ``settings.knowledge_dir``; a holder is shared as it is (a
+    gunicorn worker inherits the master's). Reload triggers start separately, in the serving
+    process: :func:`start_knowledge_reload`.
+    """
     settings = settings or Settings()
-    if knowledge is None:
-        knowledge = load_knowledge_base(settings.knowledge_dir)
+    if isinstance(knowledge, KnowledgeHolder):
+        holder = knowledge
+    elif knowledge is None:
+        holder = KnowledgeHolder.load(settings.knowledge_dir)
+    else:
+        holder = KnowledgeHolder(knowledge, settings.knowledge_dir)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the spec's field order
     app.extensions[EXTENSION_KEY] = ServiceState(
         settings=settings,
-        knowledge=knowledge,
+        knowledge=holder,
         feedback=FeedbackStore(settings.database_url),
         http=requests.Session(),
     )
@@ -47,5 +59,28 @@ def create_app(settings: Settings | None = None, knowledge: KnowledgeBase | None
     install_request_log(app, settings)
     for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp):
         app.register_blueprint(blueprint)
-    log.info("knowledge loaded", extra=knowledge.summary)
+    log.info(
+        "knowledge loaded",
+        extra={**holder.current.summary, "knowledge_dir": str(settings.knowledge_dir or "bundled")},
+    )
     return app
+
+
+def start_knowledge_reload(app: Flask, *, sighup: bool) -> KnowledgeWatcher | None:
+    """Reload a changed knowledge folder in this process: poll it, and with ``sighup`` on SIGHUP.
+
+    Call it in the process that serves requests (a thread does not survive fork) and, for SIGHUP,
+    from its main thread. ``None`` when there is nothing to do: bundled knowledge and no SIGHUP.
+    """
+    state = app.extensions[EXTENSION_KEY]
+    assert isinstance(state, ServiceState)
+    if not state.knowledge.reloadable:
+        log.info(
+            "knowledge reload off: the bundled knowledge is not reloadable; "
+            "set PGX_CDS_KNOWLEDGE_DIR to a folder to reload it without a restart"
+        )
+        if not sighup:
+            return None
+    watcher = KnowledgeWatcher(state.knowledge, state.settings.knowledge_reload_interval)
+    watcher.start(sighup=sighup)
+    return watcher

@@ -11,12 +11,14 @@ from typing import Any
 from fhir_adapters import DraftMedication
 from fhir_adapters.medication import RXNORM
 from knowledge import Evaluation, GeneCall, KnowledgeBase, indicator_for
-from knowledge.schema import Recommendation
+from knowledge.schema import DoseAdjustment, Recommendation
 
-__all__ = ["MAX_SUMMARY", "build_card", "summary_for"]
+__all__ = ["KNOWLEDGE_VERSION", "MAX_SUMMARY", "build_card", "summary_for"]
 
 # The spec asks for a summary under 140 characters; EHRs truncate longer ones mid-word.
 MAX_SUMMARY = 139
+# Card extension key (CDS Hooks: reverse-domain notation) for the knowledge version behind the card.
+KNOWLEDGE_VERSION = "org.pgx-cds-hooks.knowledge-version"
 _CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
 _ACTION_PHRASES = {
     "alternative": "advises an alternative drug",
@@ -62,7 +64,7 @@ def build_card(
     lead = evaluation.lead
     if lead is None:
         if evaluation.uninterpretable:
-            return _uninterpretable_card(order, evaluation, hook_instance)
+            return _uninterpretable_card(order, evaluation, kb, hook_instance)
         return None
     guideline = evaluation.guideline
     card_id = uuid.uuid5(
@@ -92,11 +94,12 @@ def build_card(
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"
+    card["extension"] = {KNOWLEDGE_VERSION: kb.version}
     return card
 
 
 def _uninterpretable_card(
-    order: DraftMedication, evaluation: Evaluation, hook_instance: str
+    order: DraftMedication, evaluation: Evaluation, kb: KnowledgeBase, hook_instance: str
 ) -> dict[str, Any]:
     """A result is on file but the CPIC tables cannot read it: say so instead of staying silent.
 
@@ -135,6 +138,7 @@ def _uninterpretable_card(
         "detail": "\n".join(lines),
         "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
         "links": _links(evaluation),
+        "extension": {KNOWLEDGE_VERSION: kb.version},
     }
 
 
@@ -260,16 +264,20 @@ def _suggestions(
             }
         )
     for rec in actionable:
-        if rec.dose_adjustment is None:
+        adjustment = rec.dose_adjustment
+        # The order can only be scaled when the guideline gives one number relative to the
+        # standard dose; a range, or "% of the lowest starting dose", needs the prescriber.
+        if adjustment is None or not _scales_the_ordered_dose(adjustment):
             continue
-        updated = _scaled_order(order.resource, Decimal(rec.dose_adjustment.percent_of_standard))
+        updated = _scaled_order(order.resource, Decimal(adjustment.percent_of_standard))
         if updated is None:
             continue
         suggestions.append(
             {
                 "label": (
-                    f"Change the {evaluation.drug} dose to {rec.dose_adjustment.percent_of_standard}"
-                    "% of the ordered dose"
+                    f"Change the {evaluation.drug} dose to {adjustment.percent_of_standard}"
+                    f"% of the ordered dose ({adjustment.percent_of_standard}% of the "
+                    f"{adjustment.basis})"
                 ),
                 "uuid": str(uuid.uuid5(card_id, f"dose:{rec.id}")),
                 "actions": [
@@ -329,3 +337,8 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     return [value] if isinstance(value, dict) else []
+
+
+def _scales_the_ordered_dose(adjustment: DoseAdjustment) -> bool:
+    single = adjustment.percent_of_standard_max in (None, adjustment.percent_of_standard)
+    return single and "lowest" not in adjustment.basis.lower()

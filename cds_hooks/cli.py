@@ -1,16 +1,20 @@
-"""The ``pgx-cds`` command: serve the hooks, run the demo, check the knowledge base."""
+"""The ``pgx-cds`` command: serve the hooks, run the demo, check, survey and explain the knowledge."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cds_hooks.config import Settings
 from cds_hooks.request_log import configure_logging
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase
 
 __all__ = ["main"]
 
@@ -42,7 +46,7 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     if settings.auth == "off":
         log.warning("EHR authentication is off: run only on a trusted network (JWT arrives in #7)")
     try:
-        from cds_hooks.app import create_app
+        from cds_hooks.app import create_app, start_knowledge_reload
 
         # Load once here so a bad knowledge base stops start-up with its errors, not per worker.
         app = create_app(settings)
@@ -60,14 +64,17 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         err=True,
     )
     if dev:
+        start_knowledge_reload(app, sighup=True)
         app.run(host=host, port=port)
         return
     # Each gunicorn worker builds its own app: no database connection is shared across fork.
-    app.extensions["pgx_cds"].feedback.close()
+    # The knowledge is shared: workers inherit the master's last good version (gunicorn_app.py).
+    state = app.extensions["pgx_cds"]
+    state.feedback.close()
     del app
     from cds_hooks.gunicorn_app import GunicornApp
 
-    GunicornApp(settings, {"bind": f"{host}:{port}", "workers": workers}).run()
+    GunicornApp(settings, state.knowledge, {"bind": f"{host}:{port}", "workers": workers}).run()
 
 
 @main.command()
@@ -81,27 +88,48 @@ def demo(url: str | None) -> None:
 
 @main.group()
 def knowledge() -> None:
-    """Check the guideline knowledge base."""
+    """Check, survey and explain the guideline knowledge base."""
 
 
-@knowledge.command("check")
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="A knowledge folder to check instead of the bundled one.",
-)
-def knowledge_check(directory: Path | None) -> None:
-    """Validate every gene, drug and guideline file and run the guidelines' own test cases."""
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _knowledge_folder(command: Command) -> Command:
+    """``[PATH]``, or ``--dir PATH`` as ``knowledge check`` always accepted: the folder to read."""
+    folder = click.Path(file_okay=False, path_type=Path)
+    command = click.option(
+        "--dir",
+        "directory",
+        type=folder,
+        default=None,
+        help="Same as PATH (the older spelling).",
+    )(command)
+    return click.argument("path", type=folder, required=False)(command)
+
+
+def _load(path: Path | None, directory: Path | None) -> KnowledgeBase:
+    """The knowledge base in the folder given (bundled if none); exit 1 with its errors if refused."""
     from knowledge import KnowledgeLoadError, load_knowledge_base
-    from knowledge.cases import iter_cases, run_case
 
+    if path is not None and directory is not None and path != directory:
+        raise click.UsageError("Give the knowledge folder once: as PATH or with --dir.")
     try:
-        kb = load_knowledge_base(directory)
+        return load_knowledge_base(path or directory)
     except KnowledgeLoadError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+
+
+@knowledge.command("check")
+@_knowledge_folder
+def knowledge_check(path: Path | None, directory: Path | None) -> None:
+    """Validate every gene, drug and guideline file and run the guidelines' own test cases.
+
+    PATH is a knowledge folder to check instead of the bundled one.
+    """
+    from knowledge.cases import iter_cases, run_case
+
+    kb = _load(path, directory)
     failed = 0
     outcomes: list[Any] = [run_case(kb, g, c) for g, c in iter_cases(kb)]
     for outcome in outcomes:
@@ -117,6 +145,69 @@ def knowledge_check(directory: Path | None) -> None:
         f" {len(outcomes)} case(s), {failed} failed"
     )
     sys.exit(1 if failed else 0)
+
+
+@knowledge.command("coverage")
+@_knowledge_folder
+def knowledge_coverage(path: Path | None, directory: Path | None) -> None:
+    """Print a markdown drugs-by-genes table: recommendations per pair, by source, then totals.
+
+    PATH is a knowledge folder to survey instead of the bundled one.
+    """
+    from knowledge.coverage import coverage_of, render_markdown
+
+    click.echo(render_markdown(coverage_of(_load(path, directory))), nl=False)
+
+
+def _genotypes(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    """``("CYP2C19=*2/*17", …)`` → ``{"CYP2C19": "*2/*17"}``; a usage error if malformed."""
+    found: dict[str, str] = {}
+    for value in values:
+        gene, equals, diplotype = value.partition("=")
+        gene, diplotype = gene.strip().upper(), diplotype.strip()
+        if not equals or not gene or not diplotype:
+            raise click.BadParameter(
+                f"{value!r} is not GENE=DIPLOTYPE; write it like CYP2C19='*2/*17'."
+            )
+        if gene in found:
+            raise click.BadParameter(f"{gene} is given twice; give each gene once.")
+        found[gene] = diplotype
+    return found
+
+
+@knowledge.command("explain")
+@click.option("--drug", required=True, help="The drug ordered, e.g. clopidogrel.")
+@click.option(
+    "--genotype",
+    "genotypes",
+    multiple=True,
+    metavar="GENE=DIPLOTYPE",
+    callback=_genotypes,
+    help="A result, e.g. CYP2C19='*2/*17'; repeat for each gene.",
+)
+@_knowledge_folder
+def knowledge_explain(
+    drug: str, genotypes: dict[str, str], path: Path | None, directory: Path | None
+) -> None:
+    """Show each step from the diplotypes to the card for one drug.
+
+    How each diplotype was read (table, activity score, allele status), the phenotype and lookup
+    key, which recommendations matched and why the others did not, and the card that makes.
+    PATH is a knowledge folder to use instead of the bundled one.
+    """
+    from knowledge import GeneResult
+    from knowledge.explain import UnknownDrugError, explain, render_text
+
+    kb = _load(path, directory)
+    results = {gene: GeneResult(gene, diplotype=value) for gene, value in genotypes.items()}
+    try:
+        explanation = explain(kb, drug, results)
+    except UnknownDrugError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(render_text(explanation), nl=False)
 
 
 if __name__ == "__main__":

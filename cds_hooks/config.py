@@ -23,17 +23,35 @@ class Settings(BaseSettings):
     auth: Literal["off"] = "off"
     # A folder with genes/, guidelines/ and drugs.yaml to use instead of the bundled knowledge.
     knowledge_dir: Path | None = None
+    # Seconds between checks of knowledge_dir for changed files (hot reload); 0: SIGHUP only.
+    knowledge_reload_interval: float = Field(default=5.0, ge=0)
     # Browser origins allowed by CORS (comma separated); empty means no CORS headers at all.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # FHIR callbacks: connect and read timeouts in seconds, and how many result pages to follow.
     fhir_connect_timeout: float = Field(default=0.5, gt=0)
     fhir_read_timeout: float = Field(default=1.5, gt=0)
     fhir_max_pages: int = Field(default=5, ge=1)
+    # RxNav REST base URL for RxNorm product code -> ingredient lookups; "off" or empty: none.
+    rxnav_url: str | None = "https://rxnav.nlm.nih.gov/REST"
+    # Seconds to connect to RxNav and to wait for its answer: the EHR is waiting on this call.
+    rxnav_timeout: float = Field(default=1.0, gt=0)
+    # RxNav answers kept in memory (per worker), and for how many seconds.
+    rxnav_cache_size: int = Field(default=10_000, ge=1)
+    rxnav_cache_ttl: float = Field(default=86_400.0, gt=0)
     # Patient id and genotypes in logs are PHI: off unless an operator turns them on explicitly.
     log_phi: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Largest hook or feedback body accepted, in bytes.
     max_request_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @field_validator("rxnav_url", mode="before")
+    @classmethod
+    def _rxnav_off(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in {"", "off"}):
+            return None
+        if isinstance(value, str) and not value.strip().startswith(("https://", "http://")):
+            raise ValueError("give an http(s) URL such as https://rxnav.nlm.nih.gov/REST, or off")
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -37,16 +37,26 @@ def call_service(service_id: str) -> Response:
     g.pgx_call.update(hook_instance=hook_request.hook_instance, patient_id=hook_request.patient_id)
 
     state = service_state()
-    kb = state.knowledge
-    orders = draft_medications(hook_request.orders, kb, hook_request.selections)
+    kb = state.knowledge.current  # once: a reload mid-request must not mix two versions
+    orders = draft_medications(
+        hook_request.orders, kb, hook_request.selections, resolver=state.rxnav
+    )
     for order in orders:
         if order.drug is None:
-            log.info("draft order %s names no drug we know", order.reference or "(no id)")
+            # Codes only: an order's free text may carry patient details.
+            log.info(
+                "draft order names no drug we know",
+                extra={
+                    "event": "drug_not_identified",
+                    "hook_instance": hook_request.hook_instance,
+                    "codes": list(order.codes),
+                },
+            )
     relevant = [o for o in orders if o.drug is not None and o.drug in kb.guidelines_by_drug]
     cards: list[dict[str, Any]] = []
     # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
     if relevant:
-        readout, origin = genomic_results(hook_request, state)
+        readout, origin = genomic_results(hook_request, state, kb)
         g.pgx_call.update(
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},

@@ -19,18 +19,21 @@ from fhir_adapters import (
     iter_resources,
     read_genotypes,
 )
+from knowledge import KnowledgeBase
 
 __all__ = ["genomic_results"]
 
 log = logging.getLogger(__name__)
 
 
-def genomic_results(request: HookRequest, state: ServiceState) -> tuple[GenotypeReadout, str]:
+def genomic_results(
+    request: HookRequest, state: ServiceState, kb: KnowledgeBase
+) -> tuple[GenotypeReadout, str]:
     """The patient's genotypes and where they came from (``prefetch`` or ``fhir``).
 
     Prefetch rules (CDS Hooks 2.0): a present key is used, ``null`` or an empty Bundle meaning
     nothing on file; an absent key or an OperationOutcome means fetch it ourselves; when that is
-    impossible or fails, the answer is 412.
+    impossible or fails, the answer is 412. ``kb`` is the version the whole call uses.
     """
     expression = f"prefetch.{GENOMIC_RESULTS_KEY}"
     template = request.service.prefetch[GENOMIC_RESULTS_KEY]
@@ -43,7 +46,7 @@ def genomic_results(request: HookRequest, state: ServiceState) -> tuple[Genotype
         if not is_operation_outcome(value):
             resources = list(iter_resources(value))
             resources.extend(_remaining_pages(value, request, state))
-            return read_genotypes(resources, state.knowledge.genes_by_hgnc), "prefetch"
+            return read_genotypes(resources, kb.genes_by_hgnc), "prefetch"
         log.info("prefetch %s carried an OperationOutcome; fetching from FHIR", GENOMIC_RESULTS_KEY)
     if request.fhir_server is None:
         raise PreconditionFailed(
@@ -61,7 +64,7 @@ def genomic_results(request: HookRequest, state: ServiceState) -> tuple[Genotype
             expression,
         ) from exc
     resources = [r for bundle in bundles for r in iter_resources(bundle)]
-    return read_genotypes(resources, state.knowledge.genes_by_hgnc), "fhir"
+    return read_genotypes(resources, kb.genes_by_hgnc), "fhir"
 
 
 def _remaining_pages(value: Any, request: HookRequest, state: ServiceState) -> list[Any]:

@@ -3,8 +3,14 @@
 from fhir_adapters.client import FhirClient
 from fhir_adapters.errors import FhirError, FhirResponseError, FhirUnavailableError
 from fhir_adapters.genotype import GenotypeReadout, Unreadable, read_genotypes
-from fhir_adapters.medication import DraftMedication, draft_medications, identify_drug
+from fhir_adapters.medication import (
+    DraftMedication,
+    IngredientResolver,
+    draft_medications,
+    identify_drug,
+)
 from fhir_adapters.resources import is_operation_outcome, iter_resources, reference_of
+from fhir_adapters.rxnav import RxNavClient
 
 __all__ = [
     "DraftMedication",
@@ -13,6 +19,8 @@ __all__ = [
     "FhirResponseError",
     "FhirUnavailableError",
     "GenotypeReadout",
+    "IngredientResolver",
+    "RxNavClient",
     "Unreadable",
     "draft_medications",
     "identify_drug",

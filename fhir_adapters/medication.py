@@ -1,35 +1,59 @@
-"""Find the drug a draft medication order is for: by RxNorm ingredient code, else by name."""
+"""Find the drug a draft medication order is for: by RxNorm code, via RxNav, else by name."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fhir_adapters.resources import Resource, codings, iter_resources, reference_of
 from knowledge import KnowledgeBase
 
-__all__ = ["DraftMedication", "draft_medications"]
+__all__ = ["DraftMedication", "IngredientResolver", "draft_medications", "identify_drug"]
+
+log = logging.getLogger(__name__)
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # MedicationOrder is the DSTU2 name of MedicationRequest; both hooks may still carry it.
 _ORDER_TYPES = frozenset({"MedicationRequest", "MedicationOrder"})
 
 
+class IngredientResolver(Protocol):
+    """Something that knows a product code's ingredients, such as ``RxNavClient``."""
+
+    def ingredients(self, rxcui: str) -> frozenset[str] | None:
+        """The ingredient RXCUIs of ``rxcui``; ``None`` when that cannot be known now."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class DraftMedication:
-    """One draft order: its reference (for card actions), the resource, and the drug if known."""
+    """One draft order: its reference (for card actions), the resource, and the drug if known.
+
+    ``codes`` are the drug's codings as FHIR tokens (``system|code``), for logs that must say
+    what could not be identified without quoting free text.
+    """
 
     reference: str | None
     resource: Resource
     drug: str | None
     described_as: str
+    codes: tuple[str, ...] = ()
 
 
 def draft_medications(
-    orders: Mapping[str, Any], kb: KnowledgeBase, selections: Iterable[str] | None = None
+    orders: Mapping[str, Any],
+    kb: KnowledgeBase,
+    selections: Iterable[str] | None = None,
+    *,
+    resolver: IngredientResolver | None = None,
 ) -> list[DraftMedication]:
-    """The medication orders in ``orders``, limited to ``selections`` when it is given."""
+    """The medication orders in ``orders``, limited to ``selections`` when it is given.
+
+    ``resolver`` looks up RxNorm product codes (see ``identify_drug``); without one, only
+    ingredient codes and names are recognised.
+    """
     wanted = set(selections) if selections is not None else None
     resources = list(iter_resources(orders))
     medications = {reference_of(r): r for r in resources if r.get("resourceType") == "Medication"}
@@ -42,19 +66,47 @@ def draft_medications(
             continue
         concept = _medication_concept(resource, medications)
         found.append(
-            DraftMedication(reference, resource, identify_drug(concept, kb), _describe(concept))
+            DraftMedication(
+                reference,
+                resource,
+                identify_drug(concept, kb, resolver),
+                _describe(concept),
+                _tokens(concept),
+            )
         )
     return found
 
 
-def identify_drug(concept: Any, kb: KnowledgeBase) -> str | None:
-    """The knowledge base's name for the drug in ``concept``, or ``None`` if it names none we know."""
+def identify_drug(
+    concept: Any, kb: KnowledgeBase, resolver: IngredientResolver | None = None
+) -> str | None:
+    """The knowledge base's name for the drug in ``concept``, or ``None`` if it names none we know.
+
+    In order: an RxNorm coding that is the ingredient code of a drug we know; else, with a
+    ``resolver``, the ingredients of the RxNorm codings (products such as "Plavix 75 MG Oral
+    Tablet"); else the drug's name or synonym as a word in the text or a coding's display.
+    """
     if not isinstance(concept, Mapping):
         return None
     found = codings(concept)
-    for coding in found:
-        if coding.get("system") == RXNORM and str(coding.get("code")) in kb.drugs_by_rxnorm:
-            return kb.drugs_by_rxnorm[str(coding.get("code"))]
+    rxnorm_codes = [
+        str(c.get("code")) for c in found if c.get("system") == RXNORM and c.get("code") is not None
+    ]
+    for code in rxnorm_codes:
+        if code in kb.drugs_by_rxnorm:
+            return kb.drugs_by_rxnorm[code]
+    if resolver is not None and rxnorm_codes:
+        drugs = _drugs_in_products(rxnorm_codes, kb, resolver)
+        if len(drugs) == 1:
+            return drugs.pop()
+        if len(drugs) > 1:
+            # One order carries one drug here; naming one of two would leave the other unchecked
+            # while the card looked complete, so the order is not guessed at all.
+            log.warning(
+                "RxNorm product has several ingredients we know; not guessing which",
+                extra={"event": "drug_ambiguous", "rxnorm": rxnorm_codes, "drugs": sorted(drugs)},
+            )
+            return None
     texts = [concept.get("text")] + [c.get("display") for c in found]
     for text in texts:
         if isinstance(text, str):
@@ -62,6 +114,26 @@ def identify_drug(concept: Any, kb: KnowledgeBase) -> str | None:
             if name is not None:
                 return name
     return None
+
+
+def _drugs_in_products(
+    codes: list[str], kb: KnowledgeBase, resolver: IngredientResolver
+) -> set[str]:
+    """Our drugs among the ingredients of every product code RxNav could answer for."""
+    drugs: set[str] = set()
+    for code in codes:
+        for ingredient in resolver.ingredients(code) or ():
+            if ingredient in kb.drugs_by_rxnorm:
+                drugs.add(kb.drugs_by_rxnorm[ingredient])
+    return drugs
+
+
+def _tokens(concept: Any) -> tuple[str, ...]:
+    return tuple(
+        f"{c.get('system') or ''}|{c['code']}"
+        for c in codings(concept)
+        if isinstance(c.get("code"), (str, int)) and str(c["code"])
+    )
 
 
 def _medication_concept(order: Resource, medications: Mapping[str | None, Resource]) -> Any:

@@ -45,7 +45,9 @@ class KnowledgeBase:
             {t.hgnc_id: g for g, t in self.genes.items() if t.hgnc_id is not None},
         )
         object.__setattr__(
-            self, "drugs_by_rxnorm", {drug.rxnorm: name for name, drug in self.drugs.items()}
+            self,
+            "drugs_by_rxnorm",
+            {drug.rxnorm: name for name, drug in self.drugs.items() if drug.rxnorm is not None},
         )
         names = {
             word.lower(): name

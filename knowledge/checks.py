@@ -103,12 +103,7 @@ def recommendations_are_consistent(
                     f"{gene!r} is not among the guideline's genes",
                     "Add it to genes or fix the gene symbol.",
                 )
-            elif (
-                index is not None
-                and index.table.lookup != "allele_status"
-                and key not in index.lookup_keys
-                and key != "No Result"
-            ):
+            elif index is not None and not _is_known_key(index, key):
                 known = ", ".join(sorted(index.lookup_keys))
                 yield ctx.error(
                     (*at, "lookup_key", gene),
@@ -126,11 +121,21 @@ def recommendations_are_consistent(
                 )
 
 
+def _is_known_key(index: DiplotypeIndex, key: str) -> bool:
+    """A lookup key, a phenotype name (DPWG) or a diplotype the gene table can read (DPWG)."""
+    if key == "No Result" or key in index.lookup_keys or key in index.phenotypes:
+        return True
+    return "/" in key and index.call(key) is not None
+
+
 def active_covers_every_phenotype(
     guideline: Guideline, ctx: GuidelineContext
 ) -> Iterator[KnowledgeError]:
-    """An active single-gene guideline must say something for every phenotype the gene table gives."""
-    if guideline.status != "active" or len(guideline.genes) != 1:
+    """An active single-gene CPIC guideline must say something for every key the gene table gives.
+
+    DPWG exports list only the phenotypes DPWG addresses; the others raise no card, by design.
+    """
+    if guideline.status != "active" or len(guideline.genes) != 1 or guideline.source != "CPIC":
         return
     gene = guideline.genes[0]
     index = ctx.genes.get(gene)

@@ -12,8 +12,12 @@ from knowledge.schema import Guideline, Recommendation
 __all__ = ["Evaluation", "GeneCall", "call_gene", "evaluate", "indicator_for"]
 
 _SILENT_ACTIONS = frozenset({"standard", "no-recommendation"})
+# CPIC multi-gene tables key "gene not tested" as "No Result"; an unreadable result is treated
+# the same for matching (the card still says it could not be read).
+_NO_RESULT = frozenset({"No Result"})
+_FIRM = frozenset({"strong", "moderate", "not graded"})
 _URGENCY = {"info": 0, "warning": 1, "critical": 2}
-_STRENGTH_RANK = {"strong": 3, "moderate": 2, "optional": 1}
+_STRENGTH_RANK = {"strong": 3, "moderate": 2, "not graded": 2, "optional": 1}
 
 
 def indicator_for(rec: Recommendation) -> str:
@@ -22,23 +26,45 @@ def indicator_for(rec: Recommendation) -> str:
         return rec.indicator
     if rec.action == "contraindicated":
         return "critical"
-    if rec.action in ("alternative", "dose-adjustment") and rec.strength in ("strong", "moderate"):
+    # DPWG does not grade; its actionable advice is issued as an alert, so it is treated as firm.
+    if rec.action in ("alternative", "dose-adjustment") and rec.strength in _FIRM:
         return "warning"
     return "info"
 
 
 @dataclass(frozen=True, slots=True)
 class GeneCall:
-    """How one gene result was read: the CPIC phenotype and the key recommendations are looked up by."""
+    """How one gene result was read: the CPIC phenotype and the keys recommendations are looked up by."""
 
     gene: str
     result: GeneResult | None
     diplotype: str | None = None
     phenotype: str | None = None
     activity_score: str | None = None
-    lookup_key: str | None = None
+    # Usually one key; allele-status genes give one per allele of interest ("*57:01 negative" …).
+    lookup_keys: frozenset[str] = frozenset()
+    method: str | None = None
     # Why there is no lookup key (no result, diplotype not in the CPIC table …); never guessed.
     note: str | None = None
+
+    @property
+    def lookup_key(self) -> str | None:
+        """The single key, for the common one-key genes (``None`` when unreadable or several)."""
+        return next(iter(self.lookup_keys)) if len(self.lookup_keys) == 1 else None
+
+    diplotype_key: str | None = None
+
+    @property
+    def match_keys(self) -> frozenset[str]:
+        """Keys recommendations match on: CPIC's ``No Result`` row when nothing could be read.
+
+        Besides the lookup key, DPWG keys some rows on the phenotype name (for genes CPIC keys on
+        the activity score) or on the diplotype itself; both are offered.
+        """
+        if not self.lookup_keys:
+            return _NO_RESULT
+        extra = {k for k in (self.phenotype, self.diplotype_key) if k}
+        return self.lookup_keys | extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +84,7 @@ class Evaluation:
     @property
     def uninterpretable(self) -> tuple[GeneCall, ...]:
         """Results on file that the CPIC tables cannot turn into a phenotype (never guessed)."""
-        return tuple(c for c in self.calls if c.result is not None and c.lookup_key is None)
+        return tuple(c for c in self.calls if c.result is not None and not c.lookup_keys)
 
     @property
     def lead(self) -> Recommendation | None:
@@ -90,7 +116,7 @@ class Evaluation:
 
 
 def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCall:
-    """Phenotype from the diplotype via the CPIC table; a reported phenotype only when no diplotype."""
+    """Phenotype from the diplotype via CPIC's data; a reported phenotype only when no diplotype."""
     if result is None:
         return GeneCall(gene, None, note=f"no {gene} result on file")
     index = kb.diplotype_index.get(gene)
@@ -99,30 +125,49 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
             gene, result, diplotype=result.diplotype, note=f"no {gene} table in the knowledge base"
         )
     if result.diplotype:
-        found = index.lookup(result.diplotype)
+        found = index.call(result.diplotype)
         if found is None:
             return GeneCall(
                 gene,
                 result,
                 diplotype=result.diplotype,
-                note=f"{gene} {result.diplotype} is not in the CPIC diplotype table",
+                note=f"{gene} {result.diplotype} is not in the CPIC tables",
             )
-        diplotype, entry = found
         return GeneCall(
             gene,
             result,
-            diplotype=diplotype,
-            phenotype=entry.phenotype,
-            activity_score=entry.activity_score,
-            lookup_key=entry.key,
+            diplotype=found.diplotype,
+            phenotype=found.phenotype,
+            activity_score=found.activity_score,
+            lookup_keys=found.lookup_keys,
+            method=found.method,
+            diplotype_key=found.diplotype_key,
         )
-    if result.reported_phenotype and result.reported_phenotype in index.lookup_keys:
+    reported = result.reported_phenotype
+    if reported and reported in index.lookup_keys:
         return GeneCall(
-            gene, result, phenotype=result.reported_phenotype, lookup_key=result.reported_phenotype
+            gene,
+            result,
+            phenotype=index.phenotype_of(reported) or reported,
+            lookup_keys=frozenset({reported}),
+            method="reported",
         )
     return GeneCall(
         gene, result, note=f"{gene} result has neither a diplotype nor a CPIC phenotype"
     )
+
+
+def _most_specific(
+    matched: list[Recommendation], calls: tuple[GeneCall, ...]
+) -> tuple[Recommendation, ...]:
+    """A row keyed on the patient's exact diplotype wins over rows keyed on the phenotype (DPWG)."""
+    for call in calls:
+        if call.diplotype_key is None:
+            continue
+        exact = [r for r in matched if r.lookup_key.get(call.gene) == call.diplotype_key]
+        if exact:
+            matched = [r for r in matched if r in exact or call.gene not in r.lookup_key]
+    return tuple(matched)
 
 
 def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) -> list[Evaluation]:
@@ -130,12 +175,12 @@ def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) ->
     evaluations = []
     for guideline in kb.guidelines_by_drug.get(drug, ()):
         calls = tuple(call_gene(kb, gene, results.get(gene)) for gene in guideline.genes)
-        keys = {call.gene: call.lookup_key for call in calls}
-        matched = tuple(
+        keys = {call.gene: call.match_keys for call in calls}
+        matched = [
             rec
             for rec in guideline.recommendations
             if rec.drug == drug
-            and all(keys.get(gene) == value for gene, value in rec.lookup_key.items())
-        )
-        evaluations.append(Evaluation(guideline, drug, calls, matched))
+            and all(value in keys.get(gene, _NO_RESULT) for gene, value in rec.lookup_key.items())
+        ]
+        evaluations.append(Evaluation(guideline, drug, calls, _most_specific(matched, calls)))
     return evaluations

@@ -24,7 +24,8 @@ __all__ = [
     "TestExpectation",
 ]
 
-Strength = Literal["strong", "moderate", "optional", "no recommendation"]
+# CPIC grades its recommendations; DPWG recommendations carry no CPIC-style grade ("not graded").
+Strength = Literal["strong", "moderate", "optional", "no recommendation", "not graded"]
 
 # What the recommendation asks of the prescriber; decides whether a card is shown and how loudly
 # (docs/cards.md has the table). ``standard`` and ``no-recommendation`` never raise a card.
@@ -79,21 +80,49 @@ class DiplotypeEntry(_Strict):
 
 
 class GeneTable(_Strict):
-    """One gene: allele function and the diplotype → phenotype table, as CPIC publishes it."""
+    """One gene: allele function and how a diplotype becomes the key recommendations are looked up by.
+
+    ``lookup`` says how: ``phenotype`` genes read the published diplotype table; ``activity_score``
+    genes add the two alleles' activity values (CPIC's method) and map the score to a phenotype,
+    with ``diplotypes`` holding only the table rows the sum does not reproduce; ``allele_status``
+    genes (HLA) report each allele of interest as positive or negative. ``phenotype`` genes may
+    state CPIC's rule from the two allele functions (``function_phenotypes``) instead of listing
+    every pair.
+    """
 
     gene: str = Field(pattern=r"^[A-Z0-9-]+$")
     hgnc_id: str | None = Field(default=None, pattern=r"^HGNC:\d+$")
     lookup: Literal["phenotype", "activity_score", "allele_status"]
     source: DataSource
     hgnc_source: str | None = None
-    alleles: dict[str, AlleleFunction]
-    diplotypes: dict[str, DiplotypeEntry]
+    alleles: dict[str, AlleleFunction] = Field(default_factory=dict)
+    diplotypes: dict[str, DiplotypeEntry] = Field(default_factory=dict)
+    activity_score_phenotypes: dict[str, str] = Field(default_factory=dict)
+    # CPIC assigns phenotypes from the pair of allele functions ("No function + Normal function");
+    # ``diplotypes`` then keeps only the table rows this rule does not give.
+    function_phenotypes: dict[str, DiplotypeEntry] = Field(default_factory=dict)
+    alleles_of_interest: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _lookup_has_its_data(self) -> GeneTable:
+        if self.lookup == "activity_score" and not self.activity_score_phenotypes:
+            raise ValueError(
+                "lookup is 'activity_score' but activity_score_phenotypes is empty; "
+                "map each activity score to its phenotype"
+            )
+        if self.lookup == "allele_status" and not self.alleles_of_interest:
+            raise ValueError(
+                "lookup is 'allele_status' but alleles_of_interest is empty; "
+                "list the alleles reported as positive or negative, e.g. '*57:01'"
+            )
+        return self
 
 
 class Drug(_Strict):
     """A drug as the knowledge base names it, with the codes an order may carry."""
 
-    rxnorm: str = Field(pattern=r"^\d+$")
+    # None only where no source available to us gives one; such a drug is matched by name.
+    rxnorm: str | None = Field(default=None, pattern=r"^\d+$")
     atc: list[str] = Field(default_factory=list)
     pharmgkb: str | None = None
     synonyms: list[str] = Field(default_factory=list)
@@ -117,10 +146,23 @@ class Alternative(_Strict):
 
 
 class DoseAdjustment(_Strict):
-    """A structured dose change: the new dose as a percentage of the standard starting dose."""
+    """A structured dose change: the new dose as a percentage (or range) of a reference dose.
 
-    percent_of_standard: int = Field(gt=0, le=200)
+    ``quote`` is the guideline's own words the numbers come from; the generator refuses a quote
+    the recommendation text does not contain.
+    """
+
+    percent_of_standard: int = Field(gt=0, le=400)
+    percent_of_standard_max: int | None = Field(default=None, gt=0, le=400)
+    basis: str = "standard starting dose"
     quote: str
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> DoseAdjustment:
+        high = self.percent_of_standard_max
+        if high is not None and high < self.percent_of_standard:
+            raise ValueError("percent_of_standard_max is below percent_of_standard; swap them")
+        return self
 
 
 class Recommendation(_Strict):
@@ -144,10 +186,13 @@ class Recommendation(_Strict):
                 f"alternatives are given but action is {self.action!r}; "
                 "use action 'alternative' (or 'contraindicated'), or remove the alternatives"
             )
-        if self.dose_adjustment is not None and self.action != "dose-adjustment":
+        if self.dose_adjustment is not None and self.action not in (
+            "dose-adjustment",
+            "alternative",
+        ):
             raise ValueError(
                 f"dose_adjustment is given but action is {self.action!r}; "
-                "use action 'dose-adjustment', or remove dose_adjustment"
+                "use action 'dose-adjustment' (or 'alternative'), or remove dose_adjustment"
             )
         return self
 
@@ -180,6 +225,8 @@ class Guideline(_Strict):
     version: str
     data_version: str
     data: DataSource
+    # What a reader should know about this file: why it is here, what was left out and why.
+    notes: list[str] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
     genes: list[str] = Field(min_length=1)
     drugs: list[str] = Field(min_length=1)

@@ -33,6 +33,15 @@ def shared() -> Path:
     return SHARED
 
 
+@pytest.fixture(autouse=True)
+def _no_rxnav(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches NLM's RxNav: settings read from the environment have lookups off.
+
+    Tests of the lookup inject a client whose HTTP is faked with ``responses``.
+    """
+    monkeypatch.setenv("PGX_CDS_RXNAV_URL", "off")
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge_base()

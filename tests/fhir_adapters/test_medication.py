@@ -142,7 +142,11 @@ def test_draft_medication_fields(kb: KnowledgeBase) -> None:
 
     assert found == [
         DraftMedication(
-            "MedicationRequest/rx-1", order, "clopidogrel", "clopidogrel 75 mg oral tablet"
+            "MedicationRequest/rx-1",
+            order,
+            "clopidogrel",
+            "clopidogrel 75 mg oral tablet",
+            (f"{RXNORM}|32968",),
         )
     ]
 

@@ -29,7 +29,9 @@ def test_guideline_case(guideline: Guideline, case: GuidelineTest) -> None:
 CLOPIDOGREL = KB.guidelines["cpic-clopidogrel"]
 
 
-@pytest.mark.parametrize("guideline", list(KB.guidelines.values()), ids=lambda g: g.id)
+@pytest.mark.parametrize(
+    "guideline", [g for g in KB.guidelines.values() if g.status == "active"], ids=lambda g: g.id
+)
 def test_guideline_has_positive_and_negative_cases(guideline: Guideline) -> None:
     cards = {case.expect.cards for case in guideline.tests}
     assert 0 in cards, "add a case whose expect is {cards: 0}"
@@ -37,7 +39,7 @@ def test_guideline_has_positive_and_negative_cases(guideline: Guideline) -> None
 
 
 def test_case_id_names_the_guideline_and_the_case() -> None:
-    guideline, case = next(iter_cases(KB))
+    guideline, case = next((g, c) for g, c in iter_cases(KB) if g.id == "cpic-clopidogrel")
     outcome = run_case(KB, guideline, case)
     assert outcome.id == "cpic-clopidogrel::poor metabolizer is steered to an alternative"
 
@@ -98,7 +100,7 @@ def test_todo_case_becomes_a_strict_xfail() -> None:
             Expectation(cards=0),
             (
                 "expected 0 card(s), got 1",
-                "CYP2C19 *1/*99 is not in the CPIC diplotype table",
+                "CYP2C19 *1/*99 is not in the CPIC tables",
             ),
             id="diplotype not in the table",
         ),
@@ -107,7 +109,7 @@ def test_todo_case_becomes_a_strict_xfail() -> None:
             Expectation(indicator="warning"),
             (
                 "expected indicator warning, got ['info']",
-                "CYP2C19 *1/*99 is not in the CPIC diplotype table",
+                "CYP2C19 *1/*99 is not in the CPIC tables",
             ),
             id="unreadable diplotype explains a wrong indicator",
         ),

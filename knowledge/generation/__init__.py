@@ -1,0 +1,1 @@
+"""The pieces of ``python -m knowledge.generate``: one module per kind of generated file."""
