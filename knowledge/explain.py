@@ -8,13 +8,13 @@ and why the others did not, and what card that makes.
 from __future__ import annotations
 
 import difflib
-import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.base import KnowledgeBase
 from knowledge.evaluate import Evaluation, GeneCall, evaluate
+from knowledge.phenotype import DiplotypeIndex
 from knowledge.results import GeneResult
 from knowledge.schema import DoseAdjustment, GeneTable, Guideline, Recommendation
 
@@ -29,8 +29,6 @@ __all__ = [
 ]
 
 _WIDTH = 100
-# "*1x3", "*2x≥3": copies of one allele on a chromosome (the evaluator counts each copy).
-_COPIES = re.compile(r"^(?P<allele>.+?)\s*[xX\u00d7]\s*(?P<copies>≥?\d+)$")
 
 
 class UnknownDrugError(Exception):
@@ -190,7 +188,7 @@ def _reading(kb: KnowledgeBase, call: GeneCall) -> GeneReading:
         return GeneReading(call, "allele status (is each allele of interest carried?)", steps)
     if call.method == "activity score":
         pair = index.split(call.diplotype or "") or ()
-        steps = tuple(_activity(table, allele) for allele in pair)
+        steps = tuple(_activity(index, allele) for allele in pair)
         total = call.activity_score or "n/a (an allele's function is unknown)"
         return GeneReading(
             call,
@@ -219,26 +217,17 @@ def _function(table: GeneTable, allele: str) -> str:
     return known.function if known is not None else f"not in the {table.gene} allele table"
 
 
-def _activity(table: GeneTable, allele: str) -> str:
+def _activity(index: DiplotypeIndex, allele: str) -> str:
+    table = index.table
     known = table.alleles.get(allele)
     if known is not None:
         value = known.activity_value or "n/a (CPIC gives no activity value)"
         return f"{allele}: activity value {value} ({known.function})"
-    match = _COPIES.match(allele)
-    if match is None:
+    # A copy-number form the table does not name: the evaluator's own rule gives its value.
+    counted = index.allele_activity(allele)
+    if counted is None:
         return f"{allele}: not in the {table.gene} allele table"
-    # The evaluator's rule (knowledge.phenotype): three or more copies read as the "x≥3" allele.
-    copies = match["copies"].lstrip("≥")
-    named = table.alleles.get(f"{match['allele']}x≥3")
-    if copies.isdigit() and int(copies) >= 3 and named is not None and named.activity_value:
-        return f"{allele}: read as {match['allele']}x≥3, activity value {named.activity_value}"
-    base = table.alleles.get(match["allele"])
-    if base is not None:
-        return (
-            f"{allele}: {match['copies']} copies of {match['allele']}"
-            f" (activity value {base.activity_value or 'n/a'} each)"
-        )
-    return f"{allele}: not in the {table.gene} allele table"
+    return f"{allele}: copies counted, activity value {counted}"
 
 
 def render_text(explanation: Explanation) -> str:

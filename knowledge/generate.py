@@ -129,7 +129,7 @@ def generate(shared: Path, out: Path = KNOWLEDGE) -> list[Path]:
         p
         for folder in ("genes", "guidelines")
         for p in (out / folder).glob("*.yaml")
-        if p not in outputs and (out / folder).is_dir()
+        if p not in outputs
     ]
     for path, text in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)

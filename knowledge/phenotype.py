@@ -167,7 +167,7 @@ class DiplotypeIndex:
     def _activity_score(self, pair: tuple[str, ...]) -> DiplotypeCall | None:
         if len(pair) != 2:
             return None
-        values = [self._allele_activity(allele) for allele in pair]
+        values = [self.allele_activity(allele) for allele in pair]
         if any(v is None for v in values):
             return None
         first, second = values
@@ -185,7 +185,7 @@ class DiplotypeIndex:
         score = None if key == "n/a" else key
         return DiplotypeCall("/".join(pair), phenotype, frozenset({key}), score, "activity score")
 
-    def _allele_activity(self, allele: str) -> ActivityScore | str | None:
+    def allele_activity(self, allele: str) -> ActivityScore | str | None:
         """The allele's activity value; ``"n/a"`` when CPIC gives none; ``None`` if unknown."""
         known = self.table.alleles.get(allele)
         if known is not None:
@@ -208,6 +208,8 @@ class DiplotypeIndex:
         if value is None:
             return "n/a"
         count = int(copies.lstrip(_AT_LEAST))
+        if count < 2:
+            return None  # "*1x1", "*1x0" are not copy-number notations; never guess a score
         return ActivityScore(value.value * count, copies.startswith(_AT_LEAST) or count >= 3)
 
     def _allele_status(self, diplotype: str) -> DiplotypeCall | None:

@@ -126,6 +126,13 @@ def test_hla_allele_status(kb: KnowledgeBase, diplotype: str, keys: set[str] | N
         assert keys <= got
 
 
+@pytest.mark.parametrize("diplotype", ["*1/*1x0", "*1/*1x1", "*1/*999x2"])
+def test_a_copy_number_that_is_not_a_duplication_is_not_read(
+    kb: KnowledgeBase, diplotype: str
+) -> None:
+    assert kb.diplotype_index["CYP2D6"].call(diplotype) is None
+
+
 def test_allele_names_holding_a_slash_are_split_where_both_sides_are_alleles(
     kb: KnowledgeBase,
 ) -> None:
