@@ -23,6 +23,7 @@ _CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
 _ACTION_PHRASES = {
     "alternative": "advises an alternative drug",
     "dose-adjustment": "advises a dose change",
+    "dose-calculation": "advises a genotype-based dose calculation",
     "caution": "advises caution",
     "contraindicated": "advises against use",
 }
@@ -151,6 +152,12 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
     lines = []
     for call in evaluation.calls:
         if call.phenotype is None:
+            if call.alleles and call.gene in evaluation.allele_only:
+                # CYP4F2, rs12777823: CPIC gives no phenotype; the flowchart asks what is carried.
+                origin = (
+                    f" (from {call.result.source})" if call.result and call.result.source else ""
+                )
+                lines.append(f"**{call.gene}** `{call.diplotype}`{origin}")
             continue
         genotype = f" `{call.diplotype}`" if call.diplotype else ""
         score = f", activity score {call.activity_score}" if call.activity_score else ""
@@ -170,7 +177,8 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
         key=lambda r: order.index(r.population) if r.population in order else len(order),
     )
     if any(r.population for r in recommendations):
-        lines.append(f"| Indication | {guideline.source} recommendation | Strength |")
+        heading = guideline.population_heading or "Indication"
+        lines.append(f"| {heading} | {guideline.source} recommendation | Strength |")
         lines.append("|---|---|---|")
         for rec in recommendations:
             label = guideline.populations[rec.population].label if rec.population else "all"
@@ -180,8 +188,8 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
         if len({r.action for r in evaluation.recommendations}) > 1:
             lines.append("")
             lines.append(
-                "The advice depends on the indication, which the order does not state: "
-                "use the row that fits this patient."
+                f"The advice depends on the {heading.lower()}, which the order does not "
+                "state: use the row that fits this patient."
             )
     else:
         for rec in evaluation.recommendations:
@@ -341,4 +349,6 @@ def _as_list(value: Any) -> list[Any]:
 
 def _scales_the_ordered_dose(adjustment: DoseAdjustment) -> bool:
     single = adjustment.percent_of_standard_max in (None, adjustment.percent_of_standard)
-    return single and "lowest" not in adjustment.basis.lower()
+    # "% of the lowest dose" or "% of the calculated dose" is not a share of what was ordered.
+    basis = adjustment.basis.lower()
+    return single and "lowest" not in basis and "calculated" not in basis

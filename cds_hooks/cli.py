@@ -166,7 +166,9 @@ def _genotypes(
     found: dict[str, str] = {}
     for value in values:
         gene, equals, diplotype = value.partition("=")
-        gene, diplotype = gene.strip().upper(), diplotype.strip()
+        gene, diplotype = gene.strip(), diplotype.strip()
+        # Gene symbols are upper case; a variant keeps its rsID spelling (rs12777823).
+        gene = gene.lower() if gene.lower().startswith("rs") else gene.upper()
         if not equals or not gene or not diplotype:
             raise click.BadParameter(
                 f"{value!r} is not GENE=DIPLOTYPE; write it like CYP2C19='*2/*17'."

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from knowledge.errors import KnowledgeError
 from knowledge.phenotype import DiplotypeIndex
-from knowledge.schema import Drug, Guideline
+from knowledge.schema import Drug, Guideline, Recommendation
 from knowledge.yaml_source import YamlDocument
 
 __all__ = ["GUIDELINE_CHECKS", "GuidelineContext"]
@@ -111,6 +111,7 @@ def recommendations_are_consistent(
                     f"{key!r} is not a {gene} lookup key",
                     f"Use one of: {known}.",
                 )
+        yield from _conditions_are_known(guideline, ctx, rec, at, where)
         for j, alternative in enumerate(rec.alternatives):
             if ctx.drugs is not None and alternative.drug not in ctx.drugs:
                 yield ctx.error(
@@ -119,6 +120,61 @@ def recommendations_are_consistent(
                     f"{alternative.drug!r} is not in knowledge/drugs.yaml",
                     "Add it with its RxNorm ingredient code, or fix the name.",
                 )
+
+
+def _conditions_are_known(
+    guideline: Guideline,
+    ctx: GuidelineContext,
+    rec: Recommendation,
+    at: tuple[str | int, ...],
+    where: str,
+) -> Iterator[KnowledgeError]:
+    """A flowchart rule names the guideline's genes or variants, and alleles they can carry."""
+    for locus, condition in rec.when.items():
+        here = (*at, "when", locus)
+        field = f"{where}.when.{locus}"
+        variant = guideline.variants.get(locus)
+        if locus not in guideline.genes and variant is None:
+            yield ctx.error(
+                here,
+                field,
+                f"{locus!r} is neither one of the guideline's genes nor one of its variants",
+                "Add it to genes (or variants, for an rsID) or fix the name.",
+            )
+            continue
+        index = ctx.genes.get(locus)
+        if variant is not None:
+            known_alleles = {variant.ref, *variant.alt}
+        elif index is not None:
+            known_alleles = set(index.table.alleles)
+        else:
+            continue  # the gene table is missing or broken, already reported
+        unknown = [
+            a for a in (*condition.carries, *condition.carries_none_of) if a not in known_alleles
+        ]
+        if unknown:
+            yield ctx.error(
+                here,
+                field,
+                f"{', '.join(unknown)} is not a {locus} allele",
+                "Use allele names from the gene file (or the variant's ref/alt).",
+            )
+        if condition.phenotype and (index is None or variant is not None):
+            yield ctx.error(
+                here,
+                field,
+                f"{locus} has no phenotypes to match",
+                "Use carries or tested for a variant.",
+            )
+        elif index is not None:
+            for value in condition.phenotype:
+                if not _is_known_key(index, value):
+                    yield ctx.error(
+                        here,
+                        field,
+                        f"{value!r} is not a {locus} phenotype or lookup key",
+                        f"Use one of: {', '.join(sorted(index.phenotypes))}.",
+                    )
 
 
 def _is_known_key(index: DiplotypeIndex, key: str) -> bool:
@@ -173,12 +229,14 @@ def tests_name_known_things(
                 f"Use one of: {', '.join(guideline.drugs)}.",
             )
         for gene in case.given:
+            if gene in guideline.variants:
+                continue
             if gene not in ctx.genes and gene not in ctx.unreadable_genes:
                 yield ctx.error(
                     ("tests", i, "given", gene),
                     f"tests[{i}].given.{gene}",
                     f"no gene table for {gene!r}",
-                    "Fix the gene symbol.",
+                    "Fix the gene symbol (or name an rsID the guideline lists under variants).",
                 )
 
 

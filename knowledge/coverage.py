@@ -32,7 +32,7 @@ class Coverage:
 
 
 def coverage_of(kb: KnowledgeBase) -> Coverage:
-    """Count each guideline's recommendations per drug and per gene in their lookup key."""
+    """Count each guideline's recommendations per drug and per gene they are selected by."""
     in_use = [g for _, g in sorted(kb.guidelines.items()) if g.status != "retired"]
     cells: dict[tuple[str, str], Counter[str]] = {}
     recommendations: Counter[str] = Counter()
@@ -40,7 +40,7 @@ def coverage_of(kb: KnowledgeBase) -> Coverage:
         recommendations[guideline.source] += len(guideline.recommendations)
         for rec in guideline.recommendations:
             # A recommendation keyed on two genes (phenytoin: CYP2C9 and HLA-B) counts for both.
-            for gene in rec.lookup_key:
+            for gene in {*rec.lookup_key, *rec.when} & set(guideline.genes):
                 cells.setdefault((rec.drug, gene), Counter())[guideline.source] += 1
     return Coverage(
         drugs=tuple(sorted({drug for g in in_use for drug in g.drugs})),

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.base import KnowledgeBase
 from knowledge.results import GeneResult
-from knowledge.schema import Guideline, Recommendation
+from knowledge.schema import Guideline, LocusCondition, Recommendation, Variant
 
-__all__ = ["Evaluation", "GeneCall", "call_gene", "evaluate", "indicator_for"]
+__all__ = [
+    "Evaluation",
+    "GeneCall",
+    "allele_only_loci",
+    "call_gene",
+    "call_variant",
+    "evaluate",
+    "indicator_for",
+]
 
 _SILENT_ACTIONS = frozenset({"standard", "no-recommendation"})
 # CPIC multi-gene tables key "gene not tested" as "No Result"; an unreadable result is treated
@@ -18,6 +27,9 @@ _NO_RESULT = frozenset({"No Result"})
 _FIRM = frozenset({"strong", "moderate", "not graded"})
 _URGENCY = {"info": 0, "warning": 1, "critical": 2}
 _STRENGTH_RANK = {"strong": 3, "moderate": 2, "not graded": 2, "optional": 1}
+# "*1x2" carries *1: copy-number suffixes do not change which allele is carried.
+_COPY_SUFFIX = re.compile("\\s*[xX\u00d7]\\s*≥?\\d+$")
+_GENOTYPE_SEPARATOR = re.compile(r"\s*[/|]\s*")
 
 
 def indicator_for(rec: Recommendation) -> str:
@@ -46,6 +58,9 @@ class GeneCall:
     method: str | None = None
     # Why there is no lookup key (no result, diplotype not in the CPIC table …); never guessed.
     note: str | None = None
+    # The two alleles (one for haploid genes) when every one is a known name; flowchart rules
+    # ask which alleles are carried even where CPIC assigns no phenotype (CYP4F2, rs12777823).
+    alleles: tuple[str, ...] = ()
 
     @property
     def lookup_key(self) -> str | None:
@@ -66,6 +81,30 @@ class GeneCall:
         extra = {k for k in (self.phenotype, self.diplotype_key) if k}
         return self.lookup_keys | extra
 
+    @property
+    def carried(self) -> frozenset[str]:
+        """The alleles carried, copy-number suffixes dropped (``*1x2`` carries ``*1``)."""
+        return frozenset(_COPY_SUFFIX.sub("", allele) for allele in self.alleles)
+
+    def satisfies(self, condition: LocusCondition, allele_only: bool) -> bool:
+        """Whether this result meets a flowchart condition; nothing unreadable is ever assumed.
+
+        ``allele_only``: the guideline reads this locus by its alleles alone, so a result with
+        known alleles but no CPIC phenotype (CYP4F2) still counts as tested.
+        """
+        readable = bool(self.lookup_keys) or (allele_only and bool(self.alleles))
+        if condition.tested is not None and condition.tested != readable:
+            return False
+        if condition.carries and not (readable and self.carried & set(condition.carries)):
+            return False
+        if condition.carries_none_of and (
+            not readable or self.carried & set(condition.carries_none_of)
+        ):
+            return False
+        return not condition.phenotype or bool(
+            ({self.phenotype} | self.lookup_keys) & set(condition.phenotype)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
@@ -75,6 +114,8 @@ class Evaluation:
     drug: str
     calls: tuple[GeneCall, ...]
     recommendations: tuple[Recommendation, ...]
+    # Genes and variants this guideline reads by their alleles alone (see allele_only_loci).
+    allele_only: frozenset[str] = frozenset()
 
     @property
     def actionable(self) -> tuple[Recommendation, ...]:
@@ -84,7 +125,13 @@ class Evaluation:
     @property
     def uninterpretable(self) -> tuple[GeneCall, ...]:
         """Results on file that the CPIC tables cannot turn into a phenotype (never guessed)."""
-        return tuple(c for c in self.calls if c.result is not None and not c.lookup_keys)
+        return tuple(
+            c
+            for c in self.calls
+            if c.result is not None
+            and not c.lookup_keys
+            and not (c.gene in self.allele_only and c.alleles)
+        )
 
     @property
     def lead(self) -> Recommendation | None:
@@ -126,12 +173,15 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
         )
     if result.diplotype:
         found = index.call(result.diplotype)
+        pair = index.split(result.diplotype) or ()
+        known = pair if all(a in index.table.alleles for a in pair) else ()
         if found is None:
             return GeneCall(
                 gene,
                 result,
-                diplotype=result.diplotype,
+                diplotype="/".join(known) if known else result.diplotype,
                 note=f"{gene} {result.diplotype} is not in the CPIC tables",
+                alleles=known,
             )
         return GeneCall(
             gene,
@@ -142,6 +192,7 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
             lookup_keys=found.lookup_keys,
             method=found.method,
             diplotype_key=found.diplotype_key,
+            alleles=known,
         )
     reported = result.reported_phenotype
     if reported and reported in index.lookup_keys:
@@ -155,6 +206,37 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
     return GeneCall(
         gene, result, note=f"{gene} result has neither a diplotype nor a CPIC phenotype"
     )
+
+
+def call_variant(rsid: str, variant: Variant, result: GeneResult | None) -> GeneCall:
+    """A single variant's genotype (``G/A``), reference allele first; only its own alleles."""
+    if result is None:
+        return GeneCall(rsid, None, note=f"no {rsid} result on file")
+    text = (result.diplotype or "").strip()
+    alleles = tuple(a for a in _GENOTYPE_SEPARATOR.split(text) if a)
+    allowed = [variant.ref, *variant.alt]
+    if not 1 <= len(alleles) <= 2 or any(a not in allowed for a in alleles):
+        return GeneCall(
+            rsid,
+            result,
+            diplotype=text or None,
+            note=f"{rsid} genotype {text!r} is not two of {', '.join(allowed)}",
+        )
+    ordered = tuple(sorted(alleles, key=allowed.index))
+    return GeneCall(rsid, result, diplotype="/".join(ordered), method="genotype", alleles=ordered)
+
+
+def allele_only_loci(guideline: Guideline) -> frozenset[str]:
+    """Loci the guideline reads only through ``carries``/``tested`` conditions, never by phenotype."""
+    keyed = {gene for rec in guideline.recommendations for gene in rec.lookup_key}
+    keyed |= {
+        locus
+        for rec in guideline.recommendations
+        for locus, condition in rec.when.items()
+        if condition.phenotype
+    }
+    named = {locus for rec in guideline.recommendations for locus in rec.when}
+    return frozenset(named - keyed)
 
 
 def _most_specific(
@@ -175,12 +257,33 @@ def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) ->
     evaluations = []
     for guideline in kb.guidelines_by_drug.get(drug, ()):
         calls = tuple(call_gene(kb, gene, results.get(gene)) for gene in guideline.genes)
-        keys = {call.gene: call.match_keys for call in calls}
+        calls += tuple(
+            call_variant(rsid, variant, results.get(rsid))
+            for rsid, variant in guideline.variants.items()
+        )
+        allele_only = allele_only_loci(guideline)
+        by_locus = {call.gene: call for call in calls}
         matched = [
             rec
             for rec in guideline.recommendations
-            if rec.drug == drug
-            and all(value in keys.get(gene, _NO_RESULT) for gene, value in rec.lookup_key.items())
+            if rec.drug == drug and _selects(rec, by_locus, allele_only)
         ]
-        evaluations.append(Evaluation(guideline, drug, calls, _most_specific(matched, calls)))
+        evaluations.append(
+            Evaluation(guideline, drug, calls, _most_specific(matched, calls), allele_only)
+        )
     return evaluations
+
+
+def _selects(
+    rec: Recommendation, by_locus: Mapping[str, GeneCall], allele_only: frozenset[str]
+) -> bool:
+    """A table row by its lookup key; a flowchart rule by every one of its conditions."""
+    if rec.when:
+        return all(
+            locus in by_locus and by_locus[locus].satisfies(condition, locus in allele_only)
+            for locus, condition in rec.when.items()
+        )
+    return all(
+        value in (by_locus[gene].match_keys if gene in by_locus else _NO_RESULT)
+        for gene, value in rec.lookup_key.items()
+    )

@@ -16,13 +16,14 @@ from knowledge.base import KnowledgeBase
 from knowledge.evaluate import Evaluation, GeneCall, evaluate
 from knowledge.phenotype import DiplotypeIndex
 from knowledge.results import GeneResult
-from knowledge.schema import DoseAdjustment, GeneTable, Guideline, Recommendation
+from knowledge.schema import DoseAdjustment, GeneTable, Guideline, LocusCondition, Recommendation
 
 __all__ = [
     "Explanation",
     "GeneReading",
     "GuidelineExplanation",
     "UnknownDrugError",
+    "describe_condition",
     "explain",
     "render_text",
     "resolve_drug",
@@ -78,7 +79,7 @@ class GuidelineExplanation:
     # Rows whose keys match but that a row keyed on the exact diplotype overrides (DPWG).
     overridden: tuple[Recommendation, ...]
     unmatched: tuple[Recommendation, ...]
-    # Per gene, the lookup-key values of unmatched rows that the patient's keys do not meet.
+    # Per gene, the lookup-key values (or flowchart conditions) of unmatched rows not met.
     unmatched_keys: Mapping[str, tuple[str, ...]]
     other_drugs: int
 
@@ -131,7 +132,7 @@ def explain(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) -> 
     """Every guideline covering ``drug`` (a name :func:`resolve_drug` accepts), step by step."""
     drug = resolve_drug(kb, drug)
     evaluations = evaluate(kb, drug, results)
-    used = {gene for e in evaluations for gene in e.guideline.genes}
+    used = {locus for e in evaluations for locus in (*e.guideline.genes, *e.guideline.variants)}
     notes = tuple(
         f"{gene} was given but no guideline for {drug} uses it"
         + ("" if gene in kb.genes else f" (and the knowledge base has no {gene} table)")
@@ -146,8 +147,20 @@ def _explain_one(kb: KnowledgeBase, evaluation: Evaluation) -> GuidelineExplanat
     overridden = []
     unmatched = []
     unmatched_keys: dict[str, set[str]] = {}
+    by_locus = {call.gene: call for call in evaluation.calls}
     for rec in evaluation.guideline.recommendations:
         if rec.drug != evaluation.drug or rec in evaluation.recommendations:
+            continue
+        if rec.when:
+            unmet = {
+                locus: describe_condition(condition)
+                for locus, condition in rec.when.items()
+                if locus not in by_locus
+                or not by_locus[locus].satisfies(condition, locus in evaluation.allele_only)
+            }
+            unmatched.append(rec)
+            for locus, wanted in unmet.items():
+                unmatched_keys.setdefault(locus, set()).add(wanted)
             continue
         missed = {
             gene: value
@@ -170,8 +183,34 @@ def _explain_one(kb: KnowledgeBase, evaluation: Evaluation) -> GuidelineExplanat
     )
 
 
+def describe_condition(condition: LocusCondition) -> str:
+    """A flowchart condition in words: ``tested, carries *5, *6, *8 or *11``."""
+    parts = []
+    if condition.tested is not None:
+        parts.append("tested" if condition.tested else "not tested")
+    if condition.carries:
+        parts.append("carries " + _either(condition.carries, "or"))
+    if condition.carries_none_of:
+        parts.append("carries none of " + _either(condition.carries_none_of, "and"))
+    if condition.phenotype:
+        parts.append("phenotype " + _either(condition.phenotype, "or"))
+    return ", ".join(parts)
+
+
+def _either(items: list[str], word: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
 def _reading(kb: KnowledgeBase, call: GeneCall) -> GeneReading:
+    if call.method == "genotype":
+        return GeneReading(call, "genotype of a single variant (which alleles are carried)")
     index = kb.diplotype_index.get(call.gene)
+    if call.method is None and call.alleles:
+        return GeneReading(
+            call,
+            "alleles only: CPIC assigns no phenotype, so only rules asking which alleles are "
+            f"carried can use it ({call.note})",
+        )
     if call.method is None or index is None:
         return GeneReading(call, f"not read: {call.note or 'no lookup key'}")
     table = index.table
@@ -257,8 +296,11 @@ def _render_guideline(part: GuidelineExplanation) -> list[str]:
             lines.append(f"    phenotype: {call.phenotype}")
         if call.activity_score and call.method == "table":
             lines.append(f"    activity score: {call.activity_score}")
-        keys = sorted(call.lookup_keys) or ["No Result (nothing could be read)"]
-        lines.append(f"    lookup key{'s' if len(keys) > 1 else ''}: {', '.join(keys)}")
+        if call.lookup_keys or not call.alleles:
+            keys = sorted(call.lookup_keys) or ["No Result (nothing could be read)"]
+            lines.append(f"    lookup key{'s' if len(keys) > 1 else ''}: {', '.join(keys)}")
+        else:
+            lines.append(f"    alleles: {', '.join(call.alleles)}")
         extra = sorted(call.match_keys - call.lookup_keys - {"No Result"})
         if extra:
             lines.append(f"    also matches rows keyed on: {', '.join(extra)}")
@@ -273,7 +315,7 @@ def _render_guideline(part: GuidelineExplanation) -> list[str]:
         ids = ", ".join(r.id for r in part.overridden)
         lines.append(f"  set aside, as a row keyed on the exact diplotype wins: {ids}")
     if part.unmatched:
-        lines.append(f"  not matched: {len(part.unmatched)} row(s), keyed on")
+        lines.append(f"  not matched: {len(part.unmatched)} row(s), keyed on (or asking)")
         lines += [
             _wrapped(f"{gene}: {', '.join(values)}", 4)
             for gene, values in part.unmatched_keys.items()

@@ -579,10 +579,18 @@ def _empty_exports(view: _View) -> list[str]:
                 lines.append(
                     f"  CPIC's files for {_md(drug)}: `pgx-data/{report.drug_folders[drug]}/`."
                 )
-        lines.append(
-            f"  *For a prescriber:* there is no recommendation table to give a card from, so this "
-            f"service gives no card for {drugs} from this export."
-        )
+        if any(drug in report.drug_folders for drug in export.drugs):
+            # Warfarin: CPIC's own files hold the advice as a flowchart, which is encoded instead.
+            lines.append(
+                f"  *For a prescriber:* the export has no table, so {drugs} cards come from "
+                "CPIC's flowchart in those files, encoded rule by rule (knowledge/curation/"
+                "warfarin.yaml, checked against the diagram by the generator)."
+            )
+        else:
+            lines.append(
+                f"  *For a prescriber:* there is no recommendation table to give a card from, "
+                f"so this service gives no card for {drugs} from this export."
+            )
         lines += [line for drug in export.drugs if (line := view.dpwg_line(drug))]
     return [*lines, *([] if empty else ["None."]), ""]
 

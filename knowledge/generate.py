@@ -26,6 +26,7 @@ from knowledge.generation.genes import (
 )
 from knowledge.generation.guidelines import GuidelineSource, generate_guideline, guideline_id
 from knowledge.generation.hgnc import hgnc_ids
+from knowledge.generation.warfarin import generate_warfarin
 
 __all__ = ["GenerationError", "generate", "guideline_sources", "main"]
 
@@ -34,6 +35,8 @@ CURATION = KNOWLEDGE / "curation"
 # Genes with no phenotype table: HLA genes are read as allele status; CYP4F2 has definitions only.
 _ALLELE_STATUS_GENES = ("HLA-A", "HLA-B")
 _DEFINITION_ONLY_GENES = ("CYP4F2",)
+# CPIC's warfarin advice is a flowchart, generated from curation/warfarin.yaml, not from the export.
+_WARFARIN_EXPORT = "CPIC_warfarin_and_CYP2C9_CYP4F2_VKORC1.json"
 _DPWG_NOTE = (
     "DPWG recommendation, included because the CPIC export (2024-03) has no guideline for "
     "{drugs}; docs/knowledge-gaps.md lists newer CPIC work. DPWG does not grade recommendations "
@@ -57,9 +60,7 @@ def guideline_sources(shared: Path) -> list[GuidelineSource]:
         covered |= {c["name"] for c in read_json(shared, relative)["guideline"]["relatedChemicals"]}
         sources.append(relative)
     chosen: list[tuple[str, str | None]] = [
-        (relative, None)
-        for relative in sources
-        if not relative.endswith("CPIC_warfarin_and_CYP2C9_CYP4F2_VKORC1.json")
+        (relative, None) for relative in sources if not relative.endswith(_WARFARIN_EXPORT)
     ]
     for path in dpwg:
         relative = str(path.relative_to(root))
@@ -125,6 +126,10 @@ def generate(shared: Path, out: Path = KNOWLEDGE) -> list[Path]:
         outputs[out / "guidelines" / f"{data['id']}.yaml"] = dump(
             data, HEADER.format(source=source.relative + curated)
         )
+    warfarin = generate_warfarin(shared, _load(CURATION / "warfarin.yaml"))
+    outputs[out / "guidelines" / f"{warfarin['id']}.yaml"] = dump(
+        warfarin, HEADER.format(source=f"{warfarin['data']['file']} + curation/warfarin.yaml")
+    )
     stale = [
         p
         for folder in ("genes", "guidelines")

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DOSE_CALCULATIONS",
     "Action",
     "Alternative",
     "Citation",
@@ -18,10 +19,12 @@ __all__ = [
     "GeneTable",
     "Guideline",
     "GuidelineTest",
+    "LocusCondition",
     "Population",
     "Recommendation",
     "Strength",
     "TestExpectation",
+    "Variant",
 ]
 
 # CPIC grades its recommendations; DPWG recommendations carry no CPIC-style grade ("not graded").
@@ -36,6 +39,8 @@ Action = Literal[
     "dose-adjustment",
     "caution",
     "contraindicated",
+    # Warfarin: compute the dose with a validated pharmacogenetic algorithm (CPIC's flowchart).
+    "dose-calculation",
 ]
 
 Indicator = Literal["info", "warning", "critical"]
@@ -165,11 +170,64 @@ class DoseAdjustment(_Strict):
         return self
 
 
+# Dose calculations a recommendation may point to, by id, with what they compute.
+DOSE_CALCULATIONS = {
+    "warfarin-pharmacogenetic": (
+        "warfarin maintenance dose from a validated published pharmacogenetic algorithm "
+        "(CYP2C9, VKORC1 and clinical factors)"
+    ),
+}
+
+
+class LocusCondition(_Strict):
+    """What must hold for one gene (or single variant) for a flowchart rule to apply.
+
+    Flowchart guidelines (warfarin) branch on whether a gene was tested and which alleles it
+    carries rather than on one phenotype per gene; every condition given must hold.
+    """
+
+    # True: a readable result is on file; False: none is (not tested, or unreadable).
+    tested: bool | None = None
+    # At least one of these alleles is in the diplotype (or genotype, for a variant).
+    carries: list[str] = Field(default_factory=list)
+    # A readable result carrying none of these alleles.
+    carries_none_of: list[str] = Field(default_factory=list)
+    # The phenotype (or lookup key) is one of these.
+    phenotype: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> LocusCondition:
+        if self.tested is None and not (self.carries or self.carries_none_of or self.phenotype):
+            raise ValueError(
+                "the condition is empty; give tested, carries, carries_none_of or phenotype"
+            )
+        return self
+
+
+class Variant(_Strict):
+    """A single variant a guideline names by its rsID (warfarin's rs12777823), read as a genotype."""
+
+    gene: str | None = None  # the gene it sits near or is reported with, for readers
+    chromosome: str
+    position: int = Field(gt=0)
+    ref: str = Field(pattern=r"^[ACGT]+$")
+    alt: list[str] = Field(min_length=1)
+    assembly: str = "GRCh38"
+    source: str
+
+
 class Recommendation(_Strict):
+    """One row of a guideline: which patients it applies to, and what it advises.
+
+    Table guidelines select rows by ``lookup_key`` (one key per gene); flowchart guidelines by
+    ``when`` (conditions per gene or variant). A row has one or the other.
+    """
+
     id: str
     drug: str
     population: str | None = None
-    lookup_key: dict[str, str] = Field(min_length=1)
+    lookup_key: dict[str, str] = Field(default_factory=dict)
+    when: dict[str, LocusCondition] = Field(default_factory=dict)
     strength: Strength
     action: Action
     indicator: Indicator | None = None
@@ -178,9 +236,20 @@ class Recommendation(_Strict):
     considerations: str | None = None
     alternatives: list[Alternative] = Field(default_factory=list)
     dose_adjustment: DoseAdjustment | None = None
+    # The dose calculation the row points to (see DOSE_CALCULATIONS), for action dose-calculation.
+    dose_calculation: str | None = None
 
     @model_validator(mode="after")
     def _action_carries_its_details(self) -> Recommendation:
+        if bool(self.lookup_key) == bool(self.when):
+            raise ValueError(
+                "give exactly one of lookup_key (table rows) or when (flowchart rules)"
+            )
+        if self.dose_calculation is not None and self.dose_calculation not in DOSE_CALCULATIONS:
+            raise ValueError(
+                f"dose_calculation {self.dose_calculation!r} is unknown; "
+                f"use one of: {', '.join(sorted(DOSE_CALCULATIONS))}"
+            )
         if self.alternatives and self.action not in ("alternative", "contraindicated"):
             raise ValueError(
                 f"alternatives are given but action is {self.action!r}; "
@@ -231,5 +300,9 @@ class Guideline(_Strict):
     genes: list[str] = Field(min_length=1)
     drugs: list[str] = Field(min_length=1)
     populations: dict[str, Population] = Field(default_factory=dict)
+    # What the populations are, as the card's table heading says it (default "Indication").
+    population_heading: str | None = None
+    # Single variants the recommendations name besides the genes (keyed by rsID).
+    variants: dict[str, Variant] = Field(default_factory=dict)
     recommendations: list[Recommendation]
     tests: list[GuidelineTest] = Field(default_factory=list)

@@ -10,8 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_hooks.app import create_app
+from cds_hooks.cards import build_card
 from cds_hooks.config import Settings
-from knowledge import KnowledgeBase
+from fhir_adapters import DraftMedication
+from knowledge import GeneResult, KnowledgeBase, evaluate
 from knowledge.schema import DoseAdjustment
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
 
@@ -180,3 +182,35 @@ def test_the_dose_is_found_wherever_the_fhir_version_puts_it(
     )
 
     assert "37.5" in json.dumps(card["suggestions"][0]["actions"][0]["resource"])
+
+
+def test_a_warfarin_card_names_its_patient_groups_and_the_alleles_it_used(
+    kb: KnowledgeBase,
+) -> None:
+    genotypes = {
+        "CYP2C9": "*1/*3",
+        "VKORC1": "rs9923231 reference (C)/rs9923231 variant (T)",
+        "CYP4F2": "*1/*3",
+    }
+    results = {gene: GeneResult(gene, diplotype=d) for gene, d in genotypes.items()}
+    order = DraftMedication("MedicationRequest/w1", medication_request(), "warfarin", "warfarin")
+    [evaluation] = evaluate(kb, "warfarin", results)
+
+    card = build_card(order, evaluation, kb, "hook-1")
+
+    assert card is not None
+    assert card["summary"] == (
+        "Warfarin: CYP2C9 Intermediate Metabolizer, VKORC1 -1639 AG. "
+        "CPIC advises a genotype-based dose calculation (strong)"
+    )
+    assert card["indicator"] == "info"
+    detail = card["detail"]
+    assert "| Patient group | CPIC recommendation | Strength |" in detail
+    assert "**CYP4F2** `*1/*3`\n" in detail
+    assert (
+        "| adults, non-African ancestry | Carriers of the CYP4F2 rs2108622 T allele: "
+        "Increase dose by 5-10% | Optional |" in detail
+    )
+    assert "depends on the patient group" in detail
+    # A range of a calculated dose is no share of the ordered dose: nothing to apply.
+    assert "suggestions" not in card

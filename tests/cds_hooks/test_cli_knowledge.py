@@ -128,3 +128,24 @@ def test_explain_a_gene_given_twice_is_a_usage_error(folder: Path) -> None:
 
     assert result.exit_code == 2
     assert "CYP2C19 is given twice; give each gene once." in result.output
+
+
+def test_explain_reads_a_variant_by_its_rsid_and_says_which_conditions_failed() -> None:
+    result = run(
+        "explain",
+        "--drug",
+        "warfarin",
+        "--genotype",
+        "CYP2C9=*1/*1",
+        "--genotype",
+        "VKORC1=rs9923231 reference (C)/rs9923231 reference (C)",
+        "--genotype",
+        "RS12777823=A/G",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "  rs12777823 A/G\n    read as: G/A\n" in result.output
+    assert "genotype of a single variant" in result.output
+    assert "warfarin-adult-african-american-rs12777823-a (adults, African American" in result.output
+    assert "    CYP4F2: carries *3, *4 or *22\n" in result.output
+    assert "notes:" not in result.output
