@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     fhir_connect_timeout: float = Field(default=0.5, gt=0)
     fhir_read_timeout: float = Field(default=1.5, gt=0)
     fhir_max_pages: int = Field(default=5, ge=1)
+    # The whole FHIR fetch (every page and retry) must end within this many seconds.
+    fhir_deadline: float = Field(default=3.0, gt=0)
+    # Retries of a search page answered 429 or 503 (with backoff, within the deadline).
+    fhir_retries: int = Field(default=1, ge=0, le=5)
     # RxNav REST base URL for RxNorm product code -> ingredient lookups; "off" or empty: none.
     rxnav_url: str | None = "https://rxnav.nlm.nih.gov/REST"
     # Seconds to connect to RxNav and to wait for its answer: the EHR is waiting on this call.

@@ -104,4 +104,6 @@ def _client(request: HookRequest, state: ServiceState) -> FhirClient:
         session=state.http,
         timeout=(settings.fhir_connect_timeout, settings.fhir_read_timeout),
         max_pages=settings.fhir_max_pages,
+        deadline=settings.fhir_deadline,
+        retries=settings.fhir_retries,
     )

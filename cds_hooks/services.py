@@ -7,21 +7,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from fhir_adapters.queries import pgx_observation_query
+
 __all__ = ["GENOMIC_RESULTS_KEY", "SERVICES", "ServiceDefinition"]
 
-LOINC_GENOTYPE = "84413-4"
-# The one prefetch key the service cannot work without: the patient's genotype Observations.
+# The one prefetch key the service cannot work without: the patient's PGx Observations.
 GENOMIC_RESULTS_KEY = "pgxResults"
-GENOMIC_RESULTS_QUERY = (
-    f"Observation?patient={{{{context.patientId}}}}&code=http://loinc.org|{LOINC_GENOTYPE}"
-    "&_count=100"
-)
+GENOMIC_RESULTS_QUERY = pgx_observation_query("{{context.patientId}}")
 
 _USAGE = (
-    "Needs the patient's pharmacogenomic genotype Observations (LOINC 84413-4, gene in component "
-    "48018-6), either prefetched under 'pgxResults' or readable on the EHR's FHIR server with the "
-    "access token sent in fhirAuthorization (scope patient/Observation.read). Without either the "
-    "service answers 412. Draft MedicationRequests should carry an RxNorm code or a drug name."
+    "Needs the patient's pharmacogenomic Observations (genotype LOINC 84413-4, haplotypes, "
+    "variants and therapeutic implications; docs/fhir-input.md), either prefetched under "
+    "'pgxResults' or readable on the EHR's FHIR server with the access token sent in "
+    "fhirAuthorization (scope patient/Observation.read). Without either the service answers 412. "
+    "Draft MedicationRequests should carry an RxNorm code or a drug name."
 )
 
 

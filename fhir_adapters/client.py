@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -15,9 +17,17 @@ __all__ = ["FhirClient"]
 
 log = logging.getLogger(__name__)
 
+# Statuses that say "try again shortly"; only these are retried, and only for GETs (all ours are).
+_RETRYABLE = frozenset({429, 503})
+
 
 class FhirClient:
-    """A FHIR search client bounded in time and pages; it never logs the token it carries."""
+    """A FHIR search client bounded in time and pages; it never logs the token it carries.
+
+    ``timeout`` bounds each request (connect, read); ``deadline`` bounds the whole search, pages
+    and retries included, because the EHR is waiting on the hook. A 429 or 503 is retried up to
+    ``retries`` times with exponential backoff (``Retry-After`` honoured), never past the deadline.
+    """
 
     def __init__(
         self,
@@ -27,6 +37,11 @@ class FhirClient:
         session: requests.Session,
         timeout: tuple[float, float],
         max_pages: int,
+        deadline: float = 5.0,
+        retries: int = 1,
+        backoff: float = 0.1,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self._headers = {"Accept": "application/fhir+json, application/json"}
@@ -35,12 +50,19 @@ class FhirClient:
         self._session = session
         self._timeout = timeout
         self._max_pages = max_pages
+        self._deadline = deadline
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._ends_at = 0.0
 
     def search(self, query: str) -> list[Mapping[str, Any]]:
         """The searchset Bundles of ``query`` (relative, e.g. ``Observation?patient=1``), all pages.
 
         Raises FhirUnavailableError or FhirResponseError; never a requests exception.
         """
+        self._ends_at = self._clock() + self._deadline
         return list(self._pages(urljoin(self.base_url, query)))
 
     def _pages(self, url: str) -> Iterator[Mapping[str, Any]]:
@@ -61,15 +83,47 @@ class FhirClient:
         log.warning("FHIR search stopped after %d pages", self._max_pages)
 
     def _get(self, url: str) -> Mapping[str, Any]:
+        attempt = 0
+        while True:
+            response = self._send(url)
+            if response.status_code not in _RETRYABLE or attempt >= self._retries:
+                return self._bundle(url, response)
+            wait = _retry_after(response) or self._backoff * 2**attempt
+            if self._clock() + wait >= self._ends_at:
+                # Waiting would overrun the hook's budget: better a prompt answer than a late one.
+                return self._bundle(url, response)
+            log.info(
+                "FHIR server answered %d; retrying in %.2f s (%s)",
+                response.status_code,
+                wait,
+                _host(url),
+            )
+            self._sleep(wait)
+            attempt += 1
+
+    def _send(self, url: str) -> requests.Response:
+        remaining = self._ends_at - self._clock()
+        if remaining <= 0:
+            raise FhirUnavailableError(
+                f"FHIR search took longer than {self._deadline:g} s ({_host(url)})"
+            )
+        connect, read = self._timeout
         try:
-            response = self._session.get(url, headers=self._headers, timeout=self._timeout)
+            return self._session.get(
+                url,
+                headers=self._headers,
+                timeout=(min(connect, remaining), min(read, remaining)),
+            )
         except requests.Timeout as exc:
             raise FhirUnavailableError(
                 f"FHIR server did not answer in time ({_host(url)})"
             ) from exc
         except requests.RequestException as exc:
             raise FhirUnavailableError(f"FHIR server unreachable ({_host(url)})") from exc
-        if response.status_code >= 500:
+
+    @staticmethod
+    def _bundle(url: str, response: requests.Response) -> Mapping[str, Any]:
+        if response.status_code >= 500 or response.status_code == 429:
             raise FhirUnavailableError(f"FHIR server error {response.status_code} ({_host(url)})")
         if response.status_code >= 400:
             raise FhirResponseError(f"FHIR server refused the search: {response.status_code}")
@@ -81,6 +135,20 @@ class FhirClient:
             kind = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
             raise FhirResponseError(f"FHIR search answered with {kind!r}, not a Bundle")
         return body
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (delta or HTTP date); ``None`` if absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:

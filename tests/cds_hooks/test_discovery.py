@@ -26,6 +26,14 @@ def test_every_service_carries(client: FlaskClient, field: str) -> None:
 def test_prefetch_asks_for_genotype_observations_of_the_patient(client: FlaskClient) -> None:
     service = client.get("/cds-services").get_json()["services"][0]
 
-    assert service["prefetch"]["pgxResults"].startswith(
-        "Observation?patient={{context.patientId}}&code=http://loinc.org|84413-4"
-    )
+    template = service["prefetch"]["pgxResults"]
+    assert template.startswith("Observation?patient={{context.patientId}}&code=")
+    codes = template.partition("&code=")[2].partition("&")[0].split(",")
+    # Genotype, haplotype, variant and therapeutic-implication Observations, every style.
+    assert {
+        "http://loinc.org|84413-4",
+        "http://loinc.org|84414-2",
+        "http://loinc.org|69548-6",
+        "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs|therapeutic-implication",
+        "http://loinc.org|53040-2",
+    } <= set(codes)

@@ -125,6 +125,18 @@ def test_results_are_fetched_from_fhir_with_the_bearer_token_when_not_prefetched
 
 
 @responses.activate
+def test_the_live_search_asks_for_what_the_prefetch_template_asks(client: FlaskClient) -> None:
+    responses.get(SEARCH, json=searchset())
+    template = client.get("/cds-services").get_json()["services"][0]["prefetch"]["pgxResults"]
+
+    _cards(client, hook_request(medication_request(), fhir_server=FHIR))
+
+    (call,) = responses.calls
+    fetched = requests.utils.unquote(str(call.request.url)).removeprefix(f"{FHIR}/")
+    assert fetched == template.replace("{{context.patientId}}", "p1")
+
+
+@responses.activate
 def test_an_operation_outcome_in_prefetch_means_fetch_it_ourselves(client: FlaskClient) -> None:
     responses.get(SEARCH, json=searchset(genotype_observation("CYP2C19", "*2/*2")))
     failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
@@ -142,10 +154,14 @@ def test_an_operation_outcome_in_prefetch_means_fetch_it_ourselves(client: Flask
         requests.ConnectTimeout("slow"),
         requests.ConnectionError("refused"),
         {"status": 503},
+        {"status": 500},
         {"status": 401},
+        {"status": 404},
+        {"status": 429},
         {"body": "<html>gateway</html>"},
+        {"json": {"resourceType": "Patient", "id": "p1"}},
     ],
-    ids=["timeout", "refused", "503", "401", "garbage"],
+    ids=["timeout", "refused", "503", "500", "401", "404", "429", "garbage", "not-a-bundle"],
 )
 @responses.activate
 def test_fhir_server_failing_without_prefetch_is_a_412_never_a_500(
@@ -162,6 +178,18 @@ def test_fhir_server_failing_without_prefetch_is_a_412_never_a_500(
     assert response.status_code == 412
     assert "could not be read from fhirServer" in response.get_json()["error"]
     assert "secret-token-2" not in response.get_data(as_text=True)
+
+
+@responses.activate
+def test_a_live_search_follows_its_pages_to_the_result(client: FlaskClient) -> None:
+    second = f"{FHIR}/Observation?_getpages=abc&_offset=1"
+    responses.get(SEARCH, json=searchset(next_url=second))
+    responses.get(second, json=searchset(genotype_observation("CYP2C19", "*2/*2")))
+
+    (card,) = _cards(client, hook_request(medication_request(), fhir_server=FHIR))
+
+    assert card["indicator"] == "warning"
+    assert len(responses.calls) == 2
 
 
 @responses.activate

@@ -11,6 +11,7 @@ import requests
 import responses
 
 from fhir_adapters import FhirClient, FhirError, FhirResponseError, FhirUnavailableError
+from fhir_adapters.client import _retry_after
 from tests.builders import genotype_observation, searchset
 
 BASE = "https://ehr.example/fhir"
@@ -395,3 +396,128 @@ def test_a_first_url_on_another_origin_is_refused_before_any_request(
         make_client().search(foreign)
 
     assert list(rsps.calls) == []
+
+
+# --- retries and the deadline -------------------------------------------------------------------
+
+
+class FakeTime:
+    """A clock that moves only when the client sleeps or a request is answered (``tick``)."""
+
+    def __init__(self, tick: float = 0.0) -> None:
+        self.now = 0.0
+        self.tick = tick
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def timed_client(fake: FakeTime, **options: Any) -> FhirClient:
+    return FhirClient(
+        BASE,
+        access_token=TOKEN,
+        session=requests.Session(),
+        timeout=(0.5, 1.0),
+        max_pages=5,
+        sleep=fake.sleep,
+        clock=fake.clock,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_server_is_asked_again_after_a_backoff(
+    rsps: responses.RequestsMock, status: int
+) -> None:
+    rsps.add(responses.GET, URL, status=status)
+    rsps.add(responses.GET, URL, json=page(1))
+    fake = FakeTime()
+
+    bundles = timed_client(fake, retries=1, backoff=0.2).search(QUERY)
+
+    assert (bundles, fake.slept, len(rsps.calls)) == ([page(1)], [0.2], 2)
+
+
+def test_retry_after_is_honoured_and_backoff_doubles(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, URL, status=503, headers={"Retry-After": "1"})
+    rsps.add(responses.GET, URL, status=503)
+    rsps.add(responses.GET, URL, json=page(1))
+    fake = FakeTime()
+
+    timed_client(fake, retries=2, backoff=0.2, deadline=5.0).search(QUERY)
+
+    assert fake.slept == [1.0, 0.4]
+
+
+@pytest.mark.parametrize("status", [500, 502, 401, 404])
+def test_other_failures_are_not_retried(rsps: responses.RequestsMock, status: int) -> None:
+    rsps.add(responses.GET, URL, status=status)
+    fake = FakeTime()
+
+    with pytest.raises(FhirError):
+        timed_client(fake, retries=3).search(QUERY)
+
+    assert (fake.slept, len(rsps.calls)) == ([], 1)
+
+
+def test_a_retry_that_would_overrun_the_deadline_is_not_made(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.add(responses.GET, URL, status=429, headers={"Retry-After": "30"})
+    fake = FakeTime()
+
+    with pytest.raises(FhirUnavailableError, match="error 429"):
+        timed_client(fake, retries=3, deadline=2.0).search(QUERY)
+
+    assert (fake.slept, len(rsps.calls)) == ([], 1)
+
+
+def test_retries_give_up_after_their_count(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, URL, status=503)
+    fake = FakeTime()
+
+    with pytest.raises(FhirUnavailableError, match="error 503"):
+        timed_client(fake, retries=2, backoff=0.1, deadline=10.0).search(QUERY)
+
+    assert (fake.slept, len(rsps.calls)) == ([0.1, 0.2], 3)
+
+
+def test_the_deadline_bounds_the_whole_search_across_pages(
+    rsps: responses.RequestsMock,
+) -> None:
+    # Each page answers, but every clock reading moves 0.9 s on: the third page would start
+    # 2.7 s after the search began, past its 2 s.
+    rsps.add(responses.GET, URL, json=page(1, next_url=f"{URL}&_page=2"))
+    rsps.add(responses.GET, f"{URL}&_page=2", json=page(2, next_url=f"{URL}&_page=3"))
+    rsps.add(responses.GET, f"{URL}&_page=3", json=page(3))
+    fake = FakeTime(tick=0.9)
+
+    with pytest.raises(
+        FhirUnavailableError, match=r"took longer than 2 s \(https://ehr\.example\)"
+    ):
+        timed_client(fake, deadline=2.0).search(QUERY)
+
+    assert len(rsps.calls) == 2
+
+
+def test_each_request_waits_no_longer_than_the_time_left(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, URL, json=page(1))
+    fake = FakeTime(tick=0.0)
+
+    timed_client(fake, deadline=0.3).search(QUERY)
+
+    assert rsps.calls[0].request.req_kwargs["timeout"] == (0.3, 0.3)
+
+
+def test_an_http_date_retry_after_is_read() -> None:
+    response = requests.Response()
+    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"  # long past: no wait
+    assert _retry_after(response) == 0.0
+    response.headers["Retry-After"] = "soon"
+    assert _retry_after(response) is None

@@ -1,0 +1,32 @@
+"""The FHIR search that finds a patient's pharmacogenomic results, in every style labs use.
+
+One query serves both as the discovery prefetch template and as the live search made when the
+prefetch is missing, so the two always ask for the same data.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PGX_OBSERVATION_CODES", "pgx_observation_query"]
+
+LOINC = "http://loinc.org"
+GENOMICS_REPORTING_TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+SNOMED = "http://snomed.info/sct"
+
+# (system, code) of every Observation kind that carries a PGx result or its interpretation.
+PGX_OBSERVATION_CODES: tuple[tuple[str, str], ...] = (
+    (LOINC, "84413-4"),  # Genotype display name (Genomics Reporting genotype)
+    (LOINC, "84414-2"),  # Haplotype name: two of them make a diplotype
+    (LOINC, "69548-6"),  # Genetic variant assessment: single variants (rs12777823, rs9923231)
+    (GENOMICS_REPORTING_TBD, "therapeutic-implication"),  # STU2/STU3 implication
+    (LOINC, "53040-2"),  # STU1: genetic variation's effect on drug metabolism
+    (LOINC, "51961-1"),  # STU1: genetic variation's effect on drug efficacy
+    (LOINC, "83009-1"),  # STU1: genetic variation's effect on high-risk allele (HLA)
+    (LOINC, "79716-7"),  # R4 core legacy example: CYP2C9 metabolic activity interpretation
+    (SNOMED, "363779003"),  # R4 core legacy genetics: genotype determination
+)
+
+
+def pgx_observation_query(patient: str, *, count: int = 100) -> str:
+    """``Observation?patient=…&code=…`` for ``patient`` (a value, or a prefetch token)."""
+    codes = ",".join(f"{system}|{code}" for system, code in PGX_OBSERVATION_CODES)
+    return f"Observation?patient={patient}&code={codes}&_count={count}"
