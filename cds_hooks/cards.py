@@ -59,8 +59,13 @@ def build_card(
     evaluation: Evaluation,
     kb: KnowledgeBase,
     hook_instance: str,
+    *,
+    review_notes: Sequence[str] = (),
 ) -> dict[str, Any] | None:
-    """The card for one draft order and one guideline, or ``None`` when nothing is actionable."""
+    """The card for one draft order and one guideline, or ``None`` when nothing is actionable.
+
+    ``review_notes`` (e.g. a lab phenotype that differs from the CPIC call) go into the detail.
+    """
     actionable = evaluation.actionable
     lead = evaluation.lead
     if lead is None:
@@ -83,7 +88,7 @@ def build_card(
         "uuid": str(card_id),
         "summary": summary_for(evaluation.drug, evaluation.calls, lead, guideline.source),
         "indicator": indicator_for(lead),
-        "detail": _detail(evaluation, kb),
+        "detail": _detail(evaluation, kb, review_notes),
         "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
         "overrideReasons": [
             {"system": NON_ADHERENCE, "code": code, "display": display}
@@ -147,7 +152,7 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
+def _detail(evaluation: Evaluation, kb: KnowledgeBase, review_notes: Sequence[str] = ()) -> str:
     guideline = evaluation.guideline
     lines = []
     for call in evaluation.calls:
@@ -205,6 +210,9 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase) -> str:
     if notes:
         lines.append("")
         lines.extend(f"- {note}" for note in notes)
+    if review_notes:
+        lines.append("")
+        lines.extend(f"*Note*: {note}" for note in review_notes)
     lines.append("")
     tables = ", ".join(
         f"{c.gene} {kb.genes[c.gene].source.version}"

@@ -11,6 +11,7 @@ from cds_hooks.cards import build_card
 from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.hook_request import parse_hook_request
 from cds_hooks.patient_data import genomic_results
+from cds_hooks.result_review import conflict_card, discrepancy_notes
 from cds_hooks.services import SERVICES
 from cds_hooks.state import service_state
 from fhir_adapters import draft_medications
@@ -61,10 +62,36 @@ def call_service(service_id: str) -> Response:
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
+        conflicted = {conflict.gene: conflict for conflict in readout.conflicts}
         for order in relevant:
             assert order.drug is not None
             for evaluation in evaluate(kb, order.drug, readout.results):
-                card = build_card(order, evaluation, kb, hook_request.hook_instance)
+                guideline = evaluation.guideline
+                involved = [
+                    conflicted[locus]
+                    for locus in (*guideline.genes, *guideline.variants)
+                    if locus in conflicted
+                ]
+                if involved:
+                    # Results that disagree are never settled by us: say so, ask to confirm.
+                    cards.append(
+                        conflict_card(
+                            order,
+                            evaluation,
+                            involved,
+                            readout.results,
+                            kb,
+                            hook_request.hook_instance,
+                        )
+                    )
+                    continue
+                card = build_card(
+                    order,
+                    evaluation,
+                    kb,
+                    hook_request.hook_instance,
+                    review_notes=discrepancy_notes(evaluation, readout.discrepancies),
+                )
                 if card is not None:
                     cards.append(card)
     g.pgx_call.update(orders=len(orders), cards=len(cards))

@@ -46,7 +46,7 @@ def genomic_results(
         if not is_operation_outcome(value):
             resources = list(iter_resources(value))
             resources.extend(_remaining_pages(value, request, state))
-            return read_genotypes(resources, kb.genes_by_hgnc), "prefetch"
+            return read_genotypes(resources, kb.genes_by_hgnc, kb=kb), "prefetch"
         log.info("prefetch %s carried an OperationOutcome; fetching from FHIR", GENOMIC_RESULTS_KEY)
     if request.fhir_server is None:
         raise PreconditionFailed(
@@ -64,7 +64,7 @@ def genomic_results(
             expression,
         ) from exc
     resources = [r for bundle in bundles for r in iter_resources(bundle)]
-    return read_genotypes(resources, kb.genes_by_hgnc), "fhir"
+    return read_genotypes(resources, kb.genes_by_hgnc, kb=kb), "fhir"
 
 
 def _remaining_pages(value: Any, request: HookRequest, state: ServiceState) -> list[Any]:

@@ -2,7 +2,13 @@
 
 from fhir_adapters.client import FhirClient
 from fhir_adapters.errors import FhirError, FhirResponseError, FhirUnavailableError
-from fhir_adapters.genotype import GenotypeReadout, Unreadable, read_genotypes
+from fhir_adapters.genotype import (
+    Conflict,
+    Discrepancy,
+    GenotypeReadout,
+    Unreadable,
+    read_genotypes,
+)
 from fhir_adapters.medication import (
     DraftMedication,
     IngredientResolver,
@@ -13,6 +19,8 @@ from fhir_adapters.resources import is_operation_outcome, iter_resources, refere
 from fhir_adapters.rxnav import RxNavClient
 
 __all__ = [
+    "Conflict",
+    "Discrepancy",
     "DraftMedication",
     "FhirClient",
     "FhirError",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from knowledge.base import KnowledgeBase
@@ -116,6 +116,9 @@ class Evaluation:
     recommendations: tuple[Recommendation, ...]
     # Genes and variants this guideline reads by their alleles alone (see allele_only_loci).
     allele_only: frozenset[str] = frozenset()
+    # Genes read only in part (HLA-B*15:02 reported, *57:01 not) that no row of this guideline
+    # could match: the result on file does not answer the guideline's question.
+    unanswered: frozenset[str] = frozenset()
 
     @property
     def actionable(self) -> tuple[Recommendation, ...]:
@@ -129,8 +132,10 @@ class Evaluation:
             c
             for c in self.calls
             if c.result is not None
-            and not c.lookup_keys
-            and not (c.gene in self.allele_only and c.alleles)
+            and (
+                c.gene in self.unanswered
+                or (not c.lookup_keys and not (c.gene in self.allele_only and c.alleles))
+            )
         )
 
     @property
@@ -194,6 +199,8 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
             diplotype_key=found.diplotype_key,
             alleles=known,
         )
+    if result.carriers or result.non_carriers:
+        return _call_carrier_status(gene, result, index.table.alleles_of_interest)
     reported = result.reported_phenotype
     if reported and reported in index.lookup_keys:
         return GeneCall(
@@ -205,6 +212,36 @@ def call_gene(kb: KnowledgeBase, gene: str, result: GeneResult | None) -> GeneCa
         )
     return GeneCall(
         gene, result, note=f"{gene} result has neither a diplotype nor a CPIC phenotype"
+    )
+
+
+def _call_carrier_status(
+    gene: str, result: GeneResult, alleles_of_interest: Sequence[str]
+) -> GeneCall:
+    """Keys for the alleles of interest whose presence or absence was reported; no others guessed."""
+    keys = {f"{a} positive" for a in alleles_of_interest if a in result.carriers}
+    keys |= {
+        f"{a} negative"
+        for a in alleles_of_interest
+        if a in result.non_carriers and a not in result.carriers
+    }
+    unknown = [a for a in alleles_of_interest if not {f"{a} positive", f"{a} negative"} & keys]
+    positives = [a for a in alleles_of_interest if f"{a} positive" in keys]
+    note = f"{gene} {', '.join(unknown)} status not reported" if unknown else None
+    if not keys:
+        return GeneCall(gene, result, note=note)
+    phenotype = (
+        ", ".join(f"{a} positive" for a in positives)
+        if positives
+        else "negative for " + ", ".join(a for a in alleles_of_interest if a not in unknown)
+    )
+    return GeneCall(
+        gene,
+        result,
+        phenotype=phenotype,
+        lookup_keys=frozenset(keys),
+        method="carrier status",
+        note=note,
     )
 
 
@@ -268,8 +305,19 @@ def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) ->
             for rec in guideline.recommendations
             if rec.drug == drug and _selects(rec, by_locus, allele_only)
         ]
+        keyed = {gene for r in guideline.recommendations if r.drug == drug for gene in r.lookup_key}
+        unanswered = frozenset(
+            call.gene
+            for call in calls
+            if call.lookup_keys
+            and call.note  # only a partial reading; a full one that no row names is by design
+            and call.gene in keyed
+            and not any(call.gene in r.lookup_key for r in matched)
+        )
         evaluations.append(
-            Evaluation(guideline, drug, calls, _most_specific(matched, calls), allele_only)
+            Evaluation(
+                guideline, drug, calls, _most_specific(matched, calls), allele_only, unanswered
+            )
         )
     return evaluations
 

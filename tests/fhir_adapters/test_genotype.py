@@ -46,6 +46,8 @@ def gene_component(coding: dict[str, Any] | None = None, text: str | None = None
                 diplotype="*2/*2",
                 source="Observation/Pgx-geno-1001",
                 effective="2019-04-01",
+                status="final",
+                source_kind="genotype",
             ),
         ),
         (
@@ -56,6 +58,8 @@ def gene_component(coding: dict[str, Any] | None = None, text: str | None = None
                 diplotype="*1/*1",
                 source="Observation/Pgx-geno-1002",
                 effective="2019-04-01",
+                status="final",
+                source_kind="genotype",
             ),
         ),
     ],
@@ -138,6 +142,16 @@ def test_gene_from_component(kb: KnowledgeBase, component: dict[str, Any], expec
     readout = read(kb, observation)
 
     assert diplotypes(readout) == {expected: "*1/*2"}
+
+
+@pytest.mark.parametrize("component", [None, [gene_component()]], ids=["absent", "empty"])
+def test_gene_from_value_text(kb: KnowledgeBase, component: Any) -> None:
+    observation = genotype_observation("CYP2C19", "", value_text="CYP2C19 *1/*17")
+    observation["component"] = component
+
+    readout = read(kb, observation)
+
+    assert diplotypes(readout) == {"CYP2C19": "*1/*17"}
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
@@ -261,7 +275,8 @@ def test_value_not_a_diplotype_is_unreadable(kb: KnowledgeBase, value_text: str)
     ],
 )
 def test_missing_gene_is_unreadable(kb: KnowledgeBase, component: Any) -> None:
-    observation = genotype_observation("CYP2C19", "*2/*2", id="g1")
+    # The value names no gene either ("CYP2C19*2/*2" would: see test_gene_from_value_text).
+    observation = genotype_observation("CYP2C19", "", id="g1", value_text="*2/*2")
     observation["component"] = component
 
     readout = read(kb, observation)
@@ -315,7 +330,6 @@ def _with_code(code: str) -> dict[str, Any]:
     "resource",
     [
         _with_code("69548-6"),
-        _with_code("84414-2"),
         {**genotype_observation("CYP2C19", "*2/*2"), "code": {"text": "genotype"}},
         {**genotype_observation("CYP2C19", "*2/*2"), "code": None},
         {**genotype_observation("CYP2C19", "*2/*2"), "resourceType": "DiagnosticReport"},
@@ -324,7 +338,6 @@ def _with_code(code: str) -> dict[str, Any]:
     ],
     ids=[
         "variant-observation",
-        "haplotype-observation",
         "code-without-coding",
         "code-null",
         "diagnostic-report",
@@ -336,6 +349,20 @@ def test_not_a_genotype_observation_skipped(kb: KnowledgeBase, resource: dict[st
     readout = read(kb, resource)
 
     assert (readout.results, readout.unreadable) == ({}, [])
+
+
+def test_single_haplotype_is_unreadable(kb: KnowledgeBase) -> None:
+    # A haplotype is one copy; without its partner there is no diplotype to call.
+    haplotype = _with_code("84414-2")
+    haplotype["id"] = "h1"
+    haplotype["valueCodeableConcept"] = {"text": "CYP2C19*2"}
+
+    readout = read(kb, haplotype)
+
+    assert (readout.results, readout.unreadable) == (
+        {},
+        [Unreadable("Observation/h1", "1 CYP2C19 haplotype(s): a diplotype needs two")],
+    )
 
 
 def test_nothing_to_read(kb: KnowledgeBase) -> None:

@@ -211,3 +211,17 @@ def test_lead_is_the_most_urgent_then_strongest(
     )
     got = None if evaluation.lead is None else evaluation.lead.id
     assert got == lead
+
+
+def test_a_partial_hla_reading_that_answers_nothing_here_is_flagged(kb: KnowledgeBase) -> None:
+    # Only HLA-B*15:02 was tested: abacavir asks about *57:01, which the result cannot answer.
+    only_1502 = GeneResult("HLA-B", carriers=frozenset({"*15:02"}))
+    [abacavir] = evaluate(kb, "abacavir", {"HLA-B": only_1502})
+    assert abacavir.recommendations == ()
+    [call] = abacavir.uninterpretable
+    assert call.note is not None
+    assert "*57:01" in call.note
+    # Carbamazepine asks about *15:02: the same result answers it.
+    carbamazepine = evaluate(kb, "carbamazepine", {"HLA-B": only_1502})
+    assert any(e.recommendations for e in carbamazepine)
+    assert not any(e.uninterpretable for e in carbamazepine)
