@@ -342,3 +342,24 @@ def test_order_select_with_nothing_selected_checks_nothing(client: FlaskClient) 
     )
 
     assert _cards(client, body, "pgx-order-select") == []
+
+
+def test_a_warfarin_order_reads_vkorc1_as_labs_write_it(client: FlaskClient) -> None:
+    warfarin = {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "11289"}]
+    }
+    prefetch = pgx_prefetch(
+        genotype_observation("CYP2C9", "*1/*3", id="geno-2c9"),
+        # As the eMERGE lab reports write it: rsID and nucleotides, not PharmCAT's allele names.
+        genotype_observation("VKORC1", "", id="geno-vk", value_text="VKORC1 rs9923231 C/T"),
+    )
+    body = hook_request(medication_request(warfarin, dose_mg=5), prefetch=prefetch)
+
+    (card,) = _cards(client, body)
+
+    assert card["summary"] == (
+        "Warfarin: CYP2C9 Intermediate Metabolizer, VKORC1 -1639 AG. "
+        "CPIC advises a genotype-based dose calculation (strong)"
+    )
+    assert card["indicator"] == "info"
+    assert "| Patient group | CPIC recommendation | Strength |" in card["detail"]
