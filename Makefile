@@ -19,7 +19,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pgx-cds knowledge check
-	$(BIN)/pytest
+	PGX_CDS_REQUIRE_FHIR=1 deploy/hapi/with-hapi.sh $(BIN)/pytest
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
