@@ -86,7 +86,7 @@ def _walk(
         if (
             parts
             and all(p.get("resource") is None for p in parts)
-            and any(p.get("name") in _POPULATION_PARTS for p in parts)
+            and any(_name_of(p) in _POPULATION_PARTS for p in parts)
         ):
             found.population_outputs += 1
         for parameter in parameters if isinstance(parameters, list) else ():
@@ -106,8 +106,8 @@ def _collect_presence(parameter: Any, name: str | None, found: Flattened) -> Non
     if not isinstance(parameter, Mapping) or not isinstance(parameter.get("part"), list):
         return
     parts = [p for p in parameter["part"] if isinstance(p, Mapping)]
-    items = [p.get("valueString") for p in parts if p.get("name") == "haplotypeItem"]
-    answers = [p.get("valueBoolean") for p in parts if p.get("name") == "presence"]
+    items = [p.get("valueString") for p in parts if _name_of(p) == "haplotypeItem"]
+    answers = [p.get("valueBoolean") for p in parts if _name_of(p) == "presence"]
     if (
         len(items) == 1
         and len(answers) == 1
@@ -115,6 +115,11 @@ def _collect_presence(parameter: Any, name: str | None, found: Flattened) -> Non
         and isinstance(answers[0], bool)
     ):
         found.presence_answers.append((items[0], answers[0], name))
+
+
+def _name_of(parameter: Mapping[str, Any]) -> str | None:
+    name = parameter.get("name")
+    return name if isinstance(name, str) else None  # a malformed name names nothing
 
 
 def _parameters(parameters: Any) -> Iterator[Mapping[str, Any]]:

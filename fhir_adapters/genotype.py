@@ -131,9 +131,7 @@ class _Reader:
         self.by_resource: dict[int, GeneResult] = {}
 
     def read(self) -> GenotypeReadout:
-        current = [
-            (n, r) for n, r in self.flat.resources if r.get("status") not in _IGNORED_STATUSES
-        ]
+        current = [(n, r) for n, r in self.flat.resources if _status(r) not in _IGNORED_STATUSES]
         observations = [(n, r) for n, r in current if r.get("resourceType") == "Observation"]
         haplotypes: dict[str, list[tuple[str | None, Resource, str]]] = {}
         for name, resource in observations:
@@ -209,7 +207,7 @@ class _Reader:
             gene,
             source=name,
             effective=_effective(resource),
-            status=str(resource.get("status") or "") or None,
+            status=_status(resource),
             source_kind=kind,
         )
         table = self.kb.genes.get(gene) if self.kb else None
@@ -336,7 +334,7 @@ class _Reader:
                 reported_phenotype=phenotype,
                 source=name,
                 effective=_effective(resource),
-                status=str(resource.get("status") or "") or None,
+                status=_status(resource),
                 source_kind="implication",
             )
             self._add(result, resource, name)
@@ -355,7 +353,7 @@ class _Reader:
             gene,
             source=name,
             effective=_effective(resource),
-            status=str(resource.get("status") or "") or None,
+            status=_status(resource),
             source_kind="presence",
             carriers=frozenset({allele}) if carried else frozenset(),
             non_carriers=frozenset() if carried else frozenset({allele}),
@@ -480,6 +478,12 @@ def _effective(resource: Resource) -> str | None:
     if isinstance(period, Mapping) and isinstance(period.get("start"), str):
         return str(period["start"])
     return None
+
+
+def _status(resource: Resource) -> str | None:
+    """The resource's status code; a malformed one (not a string) counts as none."""
+    status = resource.get("status")
+    return status if isinstance(status, str) and status else None
 
 
 def _list(value: Any) -> list[Any]:
