@@ -122,9 +122,7 @@ class _Reader:
         self.genes_by_hgnc = genes_by_hgnc
         self.kb = kb
         self.known_genes = set(genes_by_hgnc.values()) | set(kb.genes if kb else ())
-        self.variants = (
-            {rsid for g in kb.guidelines.values() for rsid in g.variants} if kb else set()
-        )
+        self.variants = kb.variants if kb else frozenset()
         self.readout = GenotypeReadout()
         self.readings: dict[str, list[Reading]] = {}
         # Genotype resources read, by identity, so implications can attach to them.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from knowledge.phenotype import DiplotypeIndex
 from knowledge.schema import Drug, GeneTable, Guideline
 
-__all__ = ["KnowledgeBase"]
+__all__ = ["KnowledgeBase", "allele_only_loci"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class KnowledgeBase:
     guidelines_by_drug: Mapping[str, tuple[Guideline, ...]] = field(init=False)
     genes_by_hgnc: Mapping[str, str] = field(init=False)
     drugs_by_rxnorm: Mapping[str, str] = field(init=False)
+    # Guideline id → genes and variants it reads only by their alleles (see allele_only_loci).
+    allele_only: Mapping[str, frozenset[str]] = field(init=False)
+    # rsIDs of the single variants some guideline reads (warfarin's rs12777823).
+    variants: frozenset[str] = field(init=False)
     _drug_names: Mapping[str, str] = field(init=False, repr=False)
     _drug_pattern: re.Pattern[str] | None = field(init=False, repr=False)
 
@@ -48,6 +52,14 @@ class KnowledgeBase:
             self,
             "drugs_by_rxnorm",
             {drug.rxnorm: name for name, drug in self.drugs.items() if drug.rxnorm is not None},
+        )
+        object.__setattr__(
+            self, "allele_only", {i: allele_only_loci(g) for i, g in self.guidelines.items()}
+        )
+        object.__setattr__(
+            self,
+            "variants",
+            frozenset(rsid for g in self.guidelines.values() for rsid in g.variants),
         )
         names = {
             word.lower(): name
@@ -76,3 +88,19 @@ class KnowledgeBase:
             "guidelines": sorted(self.guidelines),
             "drugs": len(self.drugs),
         }
+
+
+def allele_only_loci(guideline: Guideline) -> frozenset[str]:
+    """Loci the guideline reads only through ``carries``/``tested`` conditions, never by phenotype.
+
+    For these a result with known alleles but no CPIC phenotype (CYP4F2) is still readable.
+    """
+    keyed = {gene for rec in guideline.recommendations for gene in rec.lookup_key}
+    keyed |= {
+        locus
+        for rec in guideline.recommendations
+        for locus, condition in rec.when.items()
+        if condition.phenotype
+    }
+    named = {locus for rec in guideline.recommendations for locus in rec.when}
+    return frozenset(named - keyed)

@@ -13,7 +13,6 @@ from knowledge.schema import Guideline, LocusCondition, Recommendation, Variant
 __all__ = [
     "Evaluation",
     "GeneCall",
-    "allele_only_loci",
     "call_gene",
     "call_variant",
     "evaluate",
@@ -61,6 +60,8 @@ class GeneCall:
     # The two alleles (one for haploid genes) when every one is a known name; flowchart rules
     # ask which alleles are carried even where CPIC assigns no phenotype (CYP4F2, rs12777823).
     alleles: tuple[str, ...] = ()
+    # Only some of what the gene table asks was reported (HLA-B*15:02 tested, *57:01 not).
+    partial: bool = False
 
     @property
     def lookup_key(self) -> str | None:
@@ -114,7 +115,7 @@ class Evaluation:
     drug: str
     calls: tuple[GeneCall, ...]
     recommendations: tuple[Recommendation, ...]
-    # Genes and variants this guideline reads by their alleles alone (see allele_only_loci).
+    # Genes and variants this guideline reads by their alleles alone (KnowledgeBase.allele_only).
     allele_only: frozenset[str] = frozenset()
     # Genes read only in part (HLA-B*15:02 reported, *57:01 not) that no row of this guideline
     # could match: the result on file does not answer the guideline's question.
@@ -242,6 +243,7 @@ def _call_carrier_status(
         lookup_keys=frozenset(keys),
         method="carrier status",
         note=note,
+        partial=bool(unknown),
     )
 
 
@@ -261,19 +263,6 @@ def call_variant(rsid: str, variant: Variant, result: GeneResult | None) -> Gene
         )
     ordered = tuple(sorted(alleles, key=allowed.index))
     return GeneCall(rsid, result, diplotype="/".join(ordered), method="genotype", alleles=ordered)
-
-
-def allele_only_loci(guideline: Guideline) -> frozenset[str]:
-    """Loci the guideline reads only through ``carries``/``tested`` conditions, never by phenotype."""
-    keyed = {gene for rec in guideline.recommendations for gene in rec.lookup_key}
-    keyed |= {
-        locus
-        for rec in guideline.recommendations
-        for locus, condition in rec.when.items()
-        if condition.phenotype
-    }
-    named = {locus for rec in guideline.recommendations for locus in rec.when}
-    return frozenset(named - keyed)
 
 
 def _most_specific(
@@ -298,28 +287,39 @@ def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) ->
             call_variant(rsid, variant, results.get(rsid))
             for rsid, variant in guideline.variants.items()
         )
-        allele_only = allele_only_loci(guideline)
+        allele_only = kb.allele_only[guideline.id]
         by_locus = {call.gene: call for call in calls}
         matched = [
             rec
             for rec in guideline.recommendations
             if rec.drug == drug and _selects(rec, by_locus, allele_only)
         ]
-        keyed = {gene for r in guideline.recommendations if r.drug == drug for gene in r.lookup_key}
-        unanswered = frozenset(
-            call.gene
-            for call in calls
-            if call.lookup_keys
-            and call.note  # only a partial reading; a full one that no row names is by design
-            and call.gene in keyed
-            and not any(call.gene in r.lookup_key for r in matched)
-        )
+        unanswered = _unanswered(guideline, drug, calls, matched)
         evaluations.append(
             Evaluation(
                 guideline, drug, calls, _most_specific(matched, calls), allele_only, unanswered
             )
         )
     return evaluations
+
+
+def _unanswered(
+    guideline: Guideline, drug: str, calls: tuple[GeneCall, ...], matched: list[Recommendation]
+) -> frozenset[str]:
+    """Partially read genes that the guideline asks about but none of its rows could match.
+
+    Only partial readings count: a full reading that no row names is by design (DPWG lists only
+    the phenotypes it advises on).
+    """
+    partial = [c for c in calls if c.partial and c.lookup_keys]
+    if not partial:
+        return frozenset()
+    keyed = {gene for r in guideline.recommendations if r.drug == drug for gene in r.lookup_key}
+    return frozenset(
+        c.gene
+        for c in partial
+        if c.gene in keyed and not any(c.gene in r.lookup_key for r in matched)
+    )
 
 
 def _selects(
