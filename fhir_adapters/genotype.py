@@ -201,13 +201,7 @@ class _Reader:
         not_diplotype = f"{gene} genotype value is not a diplotype"
         if parsed is None:
             return not_diplotype
-        base = GeneResult(
-            gene,
-            source=name,
-            effective=_effective(resource),
-            status=_status(resource),
-            source_kind=kind,
-        )
+        base = _gene_result(gene, resource, name, kind)
         table = self.kb.genes.get(gene) if self.kb else None
         if parsed.rsid is not None and parsed.rsid in self.variants:
             alleles = parsed.unambiguous
@@ -327,13 +321,8 @@ class _Reader:
                 continue
             self._replace(result, replace(result, reported_phenotype=phenotype))
         if not genotypes:
-            result = GeneResult(
-                gene,
-                reported_phenotype=phenotype,
-                source=name,
-                effective=_effective(resource),
-                status=_status(resource),
-                source_kind="implication",
+            result = replace(
+                _gene_result(gene, resource, name, "implication"), reported_phenotype=phenotype
             )
             self._add(result, resource, name)
 
@@ -347,12 +336,8 @@ class _Reader:
             self._unreadable(name, f"{gene}{allele} presence test without a Present/Absent answer")
             return
         carried = answer == PRESENT
-        result = GeneResult(
-            gene,
-            source=name,
-            effective=_effective(resource),
-            status=_status(resource),
-            source_kind="presence",
+        result = replace(
+            _gene_result(gene, resource, name, "presence"),
             carriers=frozenset({allele}) if carried else frozenset(),
             non_carriers=frozenset() if carried else frozenset({allele}),
         )
@@ -422,6 +407,17 @@ class _Reader:
             )
 
 
+def _gene_result(gene: str, resource: Resource, name: str | None, kind: str) -> GeneResult:
+    """A result for ``gene`` with the provenance every reading records: source, date, status."""
+    return GeneResult(
+        gene,
+        source=name,
+        effective=_effective(resource),
+        status=_status(resource),
+        source_kind=kind,
+    )
+
+
 def _parse(resource: Resource, texts: list[str], gene: str) -> ParsedGenotype | None:
     concept = resource.get("valueCodeableConcept")
     is_gl = any(c.get("system") == _GL_SYSTEM for c in codings(concept))
@@ -430,10 +426,10 @@ def _parse(resource: Resource, texts: list[str], gene: str) -> ParsedGenotype | 
         if is_gl or "+" in text or "#" in text:
             parsed = parse_gl_string(text, gene)
             if parsed is not None:
-                prefix = f"{gene}"
+                # "HLA-B*15:02" in a GL String: the gene is already known.
                 return ParsedGenotype(
                     tuple(
-                        tuple(a[len(prefix) :] if a.upper().startswith(prefix) else a for a in c)
+                        tuple(a[len(gene) :] if a.upper().startswith(gene) else a for a in c)
                         for c in parsed.candidates
                     )
                 )
