@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from knowledge.generation.common import CPIC_DATA, GenerationError
+from knowledge.generation.common import CPIC_DATA, CPIC_DATA_RELEASE, GenerationError
 
 __all__ = ["generate_drugs"]
 
@@ -79,7 +79,7 @@ def generate_drugs(
         "source": {
             "name": "CPIC drug table (2019 bootstrap), PyPGx CPIC table, curation/drugs.yaml",
             "file": _BOOTSTRAP,
-            "version": "cpic-data v1.56.0",
+            "version": CPIC_DATA_RELEASE,
             "repository": "cpicpgx/cpic-data",
             "commit": CPIC_DATA,
             "license": "CC0 1.0",

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.generation.common import CPIC_DATA, PHARMCAT_GUIDELINES, GenerationError, read_json
+from knowledge.generation.common import (
+    CPIC_DATA,
+    CPIC_DATA_DATE,
+    CPIC_DATA_RELEASE,
+    PHARMCAT_GUIDELINES,
+    GenerationError,
+    read_json,
+)
 
 __all__ = ["Diagram", "generate_warfarin", "read_diagram"]
 
@@ -327,11 +334,11 @@ def generate_warfarin(shared: Path, curation: Mapping[str, Any]) -> dict[str, An
         "annotation_url": annotation["url"],
         "version": str(curation["version"]),
         # The diagrams are what the advice rests on; the export only names the guideline.
-        "data_version": "cpic-data v1.56.0 (2026-04-30)",
+        "data_version": f"{CPIC_DATA_RELEASE} ({CPIC_DATA_DATE})",
         "data": {
             "name": "CPIC warfarin dosing flowcharts (figures 2 and 3), yEd graphml",
             "file": diagram_files,
-            "version": "cpic-data v1.56.0",
+            "version": CPIC_DATA_RELEASE,
             "repository": "cpicpgx/cpic-data",
             "commit": CPIC_DATA,
             "license": "CPIC content CC0 1.0 (see LICENSE-DATA.md)",
