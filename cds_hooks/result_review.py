@@ -15,11 +15,11 @@ from typing import Any
 from cds_hooks.cards import KNOWLEDGE_VERSION, MAX_SUMMARY, summary_for
 from fhir_adapters import Conflict, Discrepancy, DraftMedication
 from knowledge import Evaluation, GeneResult, KnowledgeBase, evaluate
+from knowledge.evaluate import URGENCY
 
 __all__ = ["conflict_card", "discrepancy_notes"]
 
 _NAMESPACE = uuid.UUID("0b8f6a52-57a4-4c3e-9a0e-6f3d2f1c7a41")
-_URGENCY = {"info": 0, "warning": 1, "critical": 2}
 
 
 def discrepancy_notes(evaluation: Evaluation, discrepancies: Sequence[Discrepancy]) -> list[str]:
@@ -54,7 +54,7 @@ def conflict_card(
             outcome = _evaluated_with(kb, drug, guideline.id, {**results, conflict.gene: candidate})
             meaning = _meaning(outcome, guideline.source)
             if outcome is not None and outcome.indicator is not None:
-                urgency = max(urgency, outcome.indicator, key=_URGENCY.__getitem__)
+                urgency = max(urgency, outcome.indicator, key=URGENCY.__getitem__)
             when = f", {candidate.effective}" if candidate.effective else ""
             origin = f" ({candidate.source}{when})" if candidate.source else ""
             readings.append(f"- `{_shown(candidate)}`{origin}: {meaning}")

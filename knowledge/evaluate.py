@@ -11,6 +11,7 @@ from knowledge.results import GeneResult
 from knowledge.schema import Guideline, LocusCondition, Recommendation, Variant
 
 __all__ = [
+    "URGENCY",
     "Evaluation",
     "GeneCall",
     "call_gene",
@@ -24,7 +25,8 @@ _SILENT_ACTIONS = frozenset({"standard", "no-recommendation"})
 # the same for matching (the card still says it could not be read).
 _NO_RESULT = frozenset({"No Result"})
 _FIRM = frozenset({"strong", "moderate", "not graded"})
-_URGENCY = {"info": 0, "warning": 1, "critical": 2}
+# Card indicators, least to most urgent.
+URGENCY = {"info": 0, "warning": 1, "critical": 2}
 _STRENGTH_RANK = {"strong": 3, "moderate": 2, "not graded": 2, "optional": 1}
 # "*1x2" carries *1: copy-number suffixes do not change which allele is carried.
 _COPY_SUFFIX = re.compile("\\s*[xX\u00d7]\\s*≥?\\d+$")
@@ -144,7 +146,7 @@ class Evaluation:
         """The most urgent, then strongest, actionable recommendation: it speaks for the card."""
         return max(
             self.actionable,
-            key=lambda r: (_URGENCY[indicator_for(r)], _STRENGTH_RANK.get(r.strength, 0)),
+            key=lambda r: (URGENCY[indicator_for(r)], _STRENGTH_RANK.get(r.strength, 0)),
             default=None,
         )
 
