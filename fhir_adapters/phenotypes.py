@@ -21,6 +21,7 @@ _LOINC_PHENOTYPES = {
     "LA10317-8": "Intermediate Metabolizer",
     "LA25391-6": "Normal Metabolizer",
     "LA25390-8": "Rapid Metabolizer",
+    "LA10315-2": "Ultrarapid Metabolizer",
 }
 # Older terms CPIC replaced when it standardised phenotype terms: Caudle KE et al., "Standardizing
 # terms for clinical pharmacogenetic test results: consensus terms from the Clinical

@@ -116,8 +116,13 @@ def test_phenotype_terms(term: str, expected: str) -> None:
     assert cpic_phenotype({"text": term}, "CYP2C19") == expected
 
 
-def test_loinc_phenotype_code() -> None:
-    assert cpic_phenotype({"coding": [{"code": "LA9657-3", "display": "x"}]}) == "Poor Metabolizer"
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("LA9657-3", "Poor Metabolizer"), ("LA10315-2", "Ultrarapid Metabolizer")],
+)
+def test_loinc_phenotype_code(code: str, expected: str) -> None:
+    # The display is ignored: the LOINC answer code decides.
+    assert cpic_phenotype({"coding": [{"code": code, "display": "x"}]}) == expected
 
 
 @pytest.mark.parametrize(
