@@ -95,6 +95,9 @@ def parse_gl_string(text: str, gene: str | None) -> ParsedGenotype | None:
         if not 1 <= len(copies) <= 2 or any(not a.strip() for copy in copies for a in copy):
             return None
         candidates.extend(tuple(a.strip() for a in combo) for combo in itertools.product(*copies))
+    # A "+" in prose or HGVS ("c.1905+1G>A (*2A)") is no GL String: every allele must look like one.
+    if any(not _ALLELE.match(a) or " " in a for c in candidates for a in c):
+        return None
     return ParsedGenotype(tuple(candidates)) if candidates else None
 
 

@@ -175,9 +175,11 @@ class _Reader:
             self._unreadable(name, "no gene (component 48018-6) found")
             return
         if not texts:
+            if isinstance(resource.get("dataAbsentReason"), Mapping):
+                return  # the lab says there is no result (vcf2fhir's "not called"): nothing to read
             self._unreadable(name, f"{gene} genotype has no value")
             return
-        parsed = _parse(resource, texts, gene)
+        parsed = self._known_names(texts, gene) or _parse(resource, texts, gene)
         one_allele = parsed is not None and len(parsed.unambiguous or ()) == 1
         # R4 core's retired profile used one code (SNOMED 363779003) for diplotypes and haplotypes.
         if one_allele and not self._is_hla(gene) and has_code(resource, "363779003"):
@@ -188,6 +190,19 @@ class _Reader:
             self._unreadable(name, result)
             return
         self._add(result, resource, name)
+
+    def _known_names(self, texts: list[str], gene: str) -> ParsedGenotype | None:
+        """Allele names the gene table has, read whole: G6PD ``B (reference)``, UGT1A1
+        ``*80+*28``, DPYD ``c.1905+1G>A (*2A)`` hold spaces, ``+`` or ``/`` of their own."""
+        index = self.kb.diplotype_index.get(gene) if self.kb is not None else None
+        if index is None or index.table.lookup == "allele_status":
+            return None
+        for text in texts:
+            bare = re.sub(rf"(?i)^{re.escape(gene)}(?:\s+|_)?", "", text.strip()).strip()
+            alleles = index.split(bare)
+            if alleles and all(allele in index.table.alleles for allele in alleles):
+                return ParsedGenotype((alleles,))
+        return None
 
     def _result(
         self,

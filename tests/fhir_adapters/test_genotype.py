@@ -369,3 +369,12 @@ def test_nothing_to_read(kb: KnowledgeBase) -> None:
     readout = read(kb)
 
     assert (readout.results, readout.unreadable) == ({}, [])
+
+
+def test_a_plus_in_prose_or_hgvs_is_not_read_as_a_gl_string() -> None:
+    from fhir_adapters.alleles import parse_gl_string
+
+    assert parse_gl_string("DPYD variants found: c.1905+1G>A (*2A)", "DPYD") is None
+    found = parse_gl_string("HLA-B*15:02:01+HLA-B*44:02", "HLA-B")
+    assert found is not None
+    assert found.candidates == (("HLA-B*15:02:01", "HLA-B*44:02"),)
