@@ -1,4 +1,4 @@
-"""The ``pgx-cds`` command: serve the hooks, run the demo, check, survey and explain the knowledge."""
+"""The ``pgx-cds`` command: serve the hooks, run the demo, the knowledge tools, and vcf2fhir."""
 
 from __future__ import annotations
 
@@ -211,6 +211,14 @@ def knowledge_explain(
         sys.exit(2)
     click.echo(render_text(explanation), nl=False)
 
+
+def _register_vcf2fhir() -> None:
+    from cds_hooks.vcf2fhir_command import vcf2fhir
+
+    main.add_command(vcf2fhir)
+
+
+_register_vcf2fhir()
 
 if __name__ == "__main__":
     main()

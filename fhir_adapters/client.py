@@ -65,6 +65,41 @@ class FhirClient:
         self._ends_at = self._clock() + self._deadline
         return list(self._pages(urljoin(self.base_url, query)))
 
+    def transaction(self, bundle: Mapping[str, Any]) -> Mapping[str, Any]:
+        """POST a transaction Bundle to the base URL; the transaction-response Bundle.
+
+        Not retried: a transaction whose answer was lost may have been applied, and only the
+        server's conditional creates (``ifNoneExist``) make a second attempt harmless.
+        """
+        self._ends_at = self._clock() + self._deadline
+        url = self.base_url
+        connect, read = self._timeout
+        try:
+            response = self._session.post(
+                url,
+                json=bundle,
+                headers={**self._headers, "Content-Type": "application/fhir+json"},
+                timeout=(connect, read),
+            )
+        except requests.Timeout as exc:
+            raise FhirUnavailableError(
+                f"FHIR server did not answer in time ({_host(url)})"
+            ) from exc
+        except requests.RequestException as exc:
+            raise FhirUnavailableError(f"FHIR server unreachable ({_host(url)})") from exc
+        if response.status_code >= 400:
+            raise FhirResponseError(
+                f"FHIR server refused the transaction: {response.status_code} "
+                f"{_outcome_text(response)}"
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise FhirResponseError("FHIR server answered with something that is not JSON") from exc
+        if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+            raise FhirResponseError("FHIR transaction answered with something not a Bundle")
+        return body
+
     def _pages(self, url: str) -> Iterator[Mapping[str, Any]]:
         # The bearer token is for the EHR's server only: no request, first page or later, goes
         # to another origin (a prefetched Bundle's own next link could name any host).
@@ -135,6 +170,16 @@ class FhirClient:
             kind = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
             raise FhirResponseError(f"FHIR search answered with {kind!r}, not a Bundle")
         return body
+
+
+def _outcome_text(response: requests.Response) -> str:
+    """The first OperationOutcome diagnostics, cut short: why a server refused a write."""
+    try:
+        body = response.json()
+        issue = body.get("issue", [{}])[0]
+        return str(issue.get("diagnostics") or issue.get("details", {}).get("text") or "")[:300]
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return ""
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -521,3 +521,47 @@ def test_an_http_date_retry_after_is_read() -> None:
     assert _retry_after(response) == 0.0
     response.headers["Retry-After"] = "soon"
     assert _retry_after(response) is None
+
+
+# --- transaction (vcf2fhir --post) -------------------------------------------------------------
+
+
+def test_a_transaction_is_posted_to_the_base_with_the_token(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    answer = {"resourceType": "Bundle", "type": "transaction-response", "entry": []}
+    rsps.post(f"{BASE}/", json=answer)
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+
+    assert make_client().transaction(bundle) == answer
+    [call] = rsps.calls
+    assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert call.request.headers["Content-Type"] == "application/fhir+json"
+
+
+def test_a_refused_transaction_says_why(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "processing", "diagnostics": "HAPI-0450: bad ref"}],
+    }
+    rsps.post(f"{BASE}/", json=outcome, status=400)
+    with pytest.raises(FhirResponseError, match="400 HAPI-0450: bad ref"):
+        make_client().transaction({"resourceType": "Bundle"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"body": "<html>proxy</html>"}, FhirResponseError),
+        ({"json": {"resourceType": "OperationOutcome"}}, FhirResponseError),
+        ({"body": requests.ConnectionError("reset")}, FhirUnavailableError),
+    ],
+)
+def test_a_transaction_answered_badly_is_an_error(
+    rsps: responses.RequestsMock, make_client: MakeClient, kwargs: dict[str, Any], error: type
+) -> None:
+    rsps.post(f"{BASE}/", **kwargs)
+    with pytest.raises(error):
+        make_client().transaction({"resourceType": "Bundle"})
