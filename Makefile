@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := pyproject.toml constraints.txt
 
-.PHONY: run test
+.PHONY: run test bench-vcf
 
 ## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
 run: $(VENV)/.installed-run
@@ -20,6 +20,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 	$(BIN)/pgx-cds knowledge check
 	PGX_CDS_REQUIRE_FHIR=1 deploy/hapi/with-hapi.sh $(BIN)/pytest
+
+## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)
+bench-vcf: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.vcf2fhir_speed --repeat 3
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
