@@ -321,6 +321,8 @@ def read_vcf(
     first = _first_line(path)
     if not first.startswith("##fileformat=VCF"):
         shown = first.strip()[:60] or "(empty)"
+        if not shown.isprintable():
+            shown = "(binary data)"
         raise VcfInputError(
             source,
             f"not a VCF: the first line is {shown!r}, not '##fileformat=VCFv4.x'",

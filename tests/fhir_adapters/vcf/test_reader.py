@@ -222,3 +222,10 @@ def test_a_vcf_without_samples_is_refused(tmp_path: Path, definitions: dict) -> 
 def test_a_missing_file_is_refused(tmp_path: Path, definitions: dict) -> None:
     with pytest.raises(VcfInputError, match="no such file"):
         read_vcf(tmp_path / "absent.vcf", definitions)
+
+
+def test_binary_data_is_refused_without_echoing_it(tmp_path: Path, definitions: dict) -> None:
+    path = tmp_path / "image.vcf"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(VcfInputError, match=r"image.vcf:1: not a VCF: the first line is '\(binary"):
+        read_vcf(path, definitions)
