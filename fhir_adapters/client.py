@@ -72,33 +72,8 @@ class FhirClient:
         server's conditional creates (``ifNoneExist``) make a second attempt harmless.
         """
         self._ends_at = self._clock() + self._deadline
-        url = self.base_url
-        connect, read = self._timeout
-        try:
-            response = self._session.post(
-                url,
-                json=bundle,
-                headers={**self._headers, "Content-Type": "application/fhir+json"},
-                timeout=(connect, read),
-            )
-        except requests.Timeout as exc:
-            raise FhirUnavailableError(
-                f"FHIR server did not answer in time ({_host(url)})"
-            ) from exc
-        except requests.RequestException as exc:
-            raise FhirUnavailableError(f"FHIR server unreachable ({_host(url)})") from exc
-        if response.status_code >= 400:
-            raise FhirResponseError(
-                f"FHIR server refused the transaction: {response.status_code} "
-                f"{_outcome_text(response)}"
-            )
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise FhirResponseError("FHIR server answered with something that is not JSON") from exc
-        if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
-            raise FhirResponseError("FHIR transaction answered with something not a Bundle")
-        return body
+        response = self._send(self.base_url, body=bundle)
+        return self._bundle(self.base_url, response, action="transaction")
 
     def _pages(self, url: str) -> Iterator[Mapping[str, Any]]:
         # The bearer token is for the EHR's server only: no request, first page or later, goes
@@ -136,19 +111,21 @@ class FhirClient:
             self._sleep(wait)
             attempt += 1
 
-    def _send(self, url: str) -> requests.Response:
+    def _send(self, url: str, *, body: Mapping[str, Any] | None = None) -> requests.Response:
+        """GET ``url``, or POST ``body`` to it, within what is left of the deadline."""
         remaining = self._ends_at - self._clock()
         if remaining <= 0:
             raise FhirUnavailableError(
-                f"FHIR search took longer than {self._deadline:g} s ({_host(url)})"
+                f"FHIR {'search' if body is None else 'request'} took longer than "
+                f"{self._deadline:g} s ({_host(url)})"
             )
         connect, read = self._timeout
+        timeout = (min(connect, remaining), min(read, remaining))
         try:
-            return self._session.get(
-                url,
-                headers=self._headers,
-                timeout=(min(connect, remaining), min(read, remaining)),
-            )
+            if body is None:
+                return self._session.get(url, headers=self._headers, timeout=timeout)
+            headers = {**self._headers, "Content-Type": "application/fhir+json"}
+            return self._session.post(url, json=body, headers=headers, timeout=timeout)
         except requests.Timeout as exc:
             raise FhirUnavailableError(
                 f"FHIR server did not answer in time ({_host(url)})"
@@ -157,18 +134,23 @@ class FhirClient:
             raise FhirUnavailableError(f"FHIR server unreachable ({_host(url)})") from exc
 
     @staticmethod
-    def _bundle(url: str, response: requests.Response) -> Mapping[str, Any]:
+    def _bundle(url: str, response: requests.Response, action: str = "search") -> Mapping[str, Any]:
         if response.status_code >= 500 or response.status_code == 429:
             raise FhirUnavailableError(f"FHIR server error {response.status_code} ({_host(url)})")
         if response.status_code >= 400:
-            raise FhirResponseError(f"FHIR server refused the search: {response.status_code}")
+            # The operator posting results needs the server's reason; a hook's search error may
+            # reach logs and the EHR, so it carries no text of the server's.
+            why = f" {_outcome_text(response)}" if action == "transaction" else ""
+            raise FhirResponseError(
+                f"FHIR server refused the {action}: {response.status_code}{why}".rstrip()
+            )
         try:
             body = response.json()
         except ValueError as exc:
             raise FhirResponseError("FHIR server answered with something that is not JSON") from exc
         if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
             kind = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
-            raise FhirResponseError(f"FHIR search answered with {kind!r}, not a Bundle")
+            raise FhirResponseError(f"FHIR {action} answered with {kind!r}, not a Bundle")
         return body
 
 
