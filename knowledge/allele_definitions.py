@@ -11,7 +11,7 @@ equally scored unphased diplotypes. Source: PharmGKB/PharmCAT 5431bf1, data 2025
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -112,16 +112,10 @@ class GeneDefinition:
     unphased_priorities: tuple[tuple[frozenset[str], str], ...] = ()
     # Read for reporting only (CYP2C9: rs12777823 for warfarin), never part of a named allele.
     extra_positions: tuple[Position, ...] = ()
-    ignored_alleles: tuple[str, ...] = field(default=())
 
     @property
     def reference(self) -> NamedAllele:
         return next(allele for allele in self.named_alleles if allele.reference)
-
-    @property
-    def haploid_possible(self) -> bool:
-        """chrX (G6PD) and chrM genes may carry one allele per sample."""
-        return self.chromosome in {"chrX", "chrY", "chrM"}
 
 
 def _position(raw: dict[str, Any]) -> Position:
@@ -163,7 +157,6 @@ def _gene(raw: dict[str, Any], exemption: dict[str, Any]) -> GeneDefinition:
         named_alleles=tuple(named),
         unphased_priorities=priorities,
         extra_positions=tuple(_position(p) for p in exemption.get("extraPositions", [])),
-        ignored_alleles=tuple(sorted(ignored_alleles)),
     )
 
 

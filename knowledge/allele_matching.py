@@ -79,10 +79,6 @@ class GeneMatch:
     definition_version: str = ""
 
     @property
-    def called(self) -> bool:
-        return bool(self.diplotypes) or bool(self.variants)
-
-    @property
     def ambiguous(self) -> bool:
         return len(self.diplotypes) > 1
 
@@ -92,6 +88,7 @@ class _Prepared:
     """A gene's definition cut down to the positions the sample has, with the sample's calls."""
 
     positions: list[Position]
+    kept: list[int]  # index in the definition of each position in ``positions``
     calls: list[tuple[str, ...]]
     blocks: list[list[int]]  # indexes into positions, heterozygous only, one list per block
     alleles: list[NamedAllele]  # defined at the available positions; blanks filled
@@ -178,6 +175,7 @@ def prepare(definition: GeneDefinition, genotypes: Mapping[int, Genotype]) -> _P
         scores.append(score)
     return _Prepared(
         positions=[definition.positions[i] for i in keep],
+        kept=keep,
         calls=calls,
         blocks=list(blocks.values()),
         alleles=alleles,

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 
 from knowledge.allele_definitions import GeneDefinition, Position, allele_matches
 from knowledge.allele_matching import GeneMatch, Genotype, natural_key, prepare, uncalled
+from knowledge.lowest_function import REFERENCE
 
 __all__ = ["list_variants"]
 
-REFERENCE = "Reference"
 # More phase sets than this would mean 2^n readings of one gene: report the variants instead.
 _MAX_PHASE_SETS = 8
 
@@ -94,13 +94,12 @@ def _name(copy: list[_Variant]) -> str:
 def list_variants(definition: GeneDefinition, genotypes: Mapping[int, Genotype]) -> GeneMatch:
     """Variants per copy (phased) or as a list (unphased), as the module docstring says."""
     prepared = prepare(definition, genotypes)
-    kept = [definition.positions.index(p) for p in prepared.positions]
     base = uncalled(definition, prepared)
     if not prepared.positions:
         note = f"none of the {len(definition.positions)} {definition.gene} positions is in the VCF"
         return replace(base, notes=(note,))
     notes = list(prepared.notes)
-    variants = _variants(definition, kept)
+    variants = _variants(definition, prepared.kept)
     hapb3 = _hapb3_note(definition, prepared.missing)
     if hapb3:
         notes.append(hapb3)
