@@ -159,6 +159,7 @@ def name_alleles(
       ``"rs9923231 reference (C)"`` …
     - PharmVar sub-alleles (``*7.001``) fall back to the core allele when the table lacks them.
     - A star name the table only has in parentheses (DPYD ``"c.1905+1G>A (*2A)"``) is used so.
+    - A mitochondrial variant without its ``m.`` prefix gets it (MT-RNR1 ``1555A>G``).
     Anything else is passed on unchanged for the knowledge to judge.
     """
     if all(_NUCLEOTIDES.match(a) for a in alleles):
@@ -196,4 +197,8 @@ def _name_star(allele: str, table: GeneTable) -> str:
     if sub and sub["core"] in table.alleles:
         return sub["core"]
     aliased = [name for name in table.alleles if name.endswith(f"({allele})")]
-    return aliased[0] if len(aliased) == 1 else allele
+    if len(aliased) == 1:
+        return aliased[0]
+    # Mitochondrial variants written without their "m." prefix (PharmCAT's "1555A>G"), as
+    # CPIC's MT-RNR1 table names them ("m.1555A>G").
+    return f"m.{allele}" if f"m.{allele}" in table.alleles else allele

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from fhir_adapters.alleles import name_alleles
 from fhir_adapters.vcf.calls import SampleCalls, SampleGeneCall, VariantGenotype
 from fhir_adapters.vcf.errors import VcfInputError
 from fhir_adapters.vcf.outside_calls import OutsideCall, read_outside_calls
@@ -52,55 +53,60 @@ def _readings(diplotype: str) -> list[list[str]]:
     ]
 
 
+def _lookups(match: GeneMatch, index: DiplotypeIndex, notes: list[str]) -> list[str | None]:
+    """What to look each reading up by: the diplotype, or for DPYD/RYR1 its lowest-function pair."""
+    if match.gene not in VARIANT_LISTING_GENES:
+        return list(match.diplotypes)
+    readings: list[tuple[str, list[str] | None]] = [
+        (diplotype, None) for diplotype in match.diplotypes
+    ]
+    if match.variants:
+        readings = [(", ".join(match.variants), list(match.variants))]
+    lookups: list[str | None] = []
+    for shown, variants in readings:
+        pair = (
+            lowest_function_pair(index, variants=variants)
+            if variants is not None
+            else lowest_function_pair(index, strands=_readings(shown))
+        )
+        if pair is None:
+            notes.append(f"{shown}: a variant has no CPIC function; phenotype not assigned")
+        lookups.append("/".join(pair) if pair else None)
+    return lookups
+
+
 def _phenotypes(
     match: GeneMatch, index: DiplotypeIndex | None
 ) -> tuple[tuple[str | None, ...], tuple[str | None, ...], str | None, list[str]]:
-    """Per diplotype: phenotype and activity score; the pair used for DPYD/RYR1; notes."""
-    notes: list[str] = []
+    """Per reading: phenotype and activity score; the pair used for DPYD/RYR1; notes."""
     if index is None:
+        unknown = (None,) * len(match.diplotypes)
         return (
-            (None,) * len(match.diplotypes),
-            (None,) * len(match.diplotypes),
+            unknown,
+            unknown,
             None,
             [f"no CPIC gene table for {match.gene}: phenotype not assigned"],
         )
-    phenotypes: list[str | None] = []
-    scores: list[str | None] = []
+    notes: list[str] = []
+    lookups = _lookups(match, index, notes)
+    calls = [index.call(lookup) if lookup else None for lookup in lookups]
+    for lookup, call in zip(lookups, calls, strict=True):
+        if lookup and call is None:
+            notes.append(f"{lookup}: CPIC's tables give no phenotype for this diplotype")
     basis = None
-    if match.gene in VARIANT_LISTING_GENES:
-        wanted: list[tuple[str, ...]] = []
-        if match.variants:
-            pair = lowest_function_pair(index, variants=match.variants)
-            wanted = [pair] if pair else []
-            if pair is None:
-                notes.append("a listed variant has no CPIC function: phenotype not assigned")
-        for diplotype in match.diplotypes:
-            found = lowest_function_pair(index, strands=_readings(diplotype))
-            if found is None:
-                notes.append(f"{diplotype}: a variant has no CPIC function; phenotype not assigned")
-            wanted.append(found or ("?", "?"))
-        for chosen in wanted:
-            call = index.call("/".join(chosen)) if "?" not in chosen else None
-            phenotypes.append(call.phenotype if call else None)
-            scores.append(call.activity_score if call else None)
-        if len(wanted) == 1 and wanted[0] != ("?", "?"):
-            basis = "/".join(wanted[0])
-        return tuple(phenotypes), tuple(scores), basis, notes
-    for diplotype in match.diplotypes:
-        call = index.call(diplotype)
-        if call is None:
-            notes.append(f"{diplotype}: CPIC's tables give no phenotype for this diplotype")
-        phenotypes.append(call.phenotype if call else None)
-        scores.append(call.activity_score if call else None)
-    return tuple(phenotypes), tuple(scores), basis, notes
+    if match.gene in VARIANT_LISTING_GENES and len(lookups) == 1:
+        basis = lookups[0]
+    return (
+        tuple(c.phenotype if c else None for c in calls),
+        tuple(c.activity_score if c else None for c in calls),
+        basis,
+        notes,
+    )
 
 
 def _from_match(match: GeneMatch, kb: KnowledgeBase, notes: Sequence[str]) -> SampleGeneCall:
     table = kb.genes.get(match.gene)
     phenotypes, scores, basis, more = _phenotypes(match, kb.diplotype_index.get(match.gene))
-    if match.variants:
-        # Unphased DPYD/RYR1: one phenotype, from the two lowest-function variants.
-        phenotypes, scores = phenotypes[:1], scores[:1]
     return SampleGeneCall(
         gene=match.gene,
         hgnc_id=table.hgnc_id if table else None,
@@ -124,15 +130,16 @@ def _from_outside(call: OutsideCall, kb: KnowledgeBase, source: str) -> SampleGe
     index = kb.diplotype_index.get(call.gene)
     notes = [f"outside call from {source} line {call.line}"]
     phenotype, score, diplotype = call.phenotype, call.activity_score, call.diplotype
-    if call.diplotype and index is not None:
-        derived = index.call(call.diplotype)
-        if derived is None and call.gene == "MT-RNR1":
-            # PharmCAT's outside-call example writes "1555A>G"; CPIC's table names "m.1555A>G",
-            # and recommendations are looked up by that name.
-            derived = index.call("m." + call.diplotype.removeprefix("m."))
-            diplotype = derived.diplotype if derived else diplotype
+    if diplotype and index is not None and index.table.lookup != "allele_status":
+        # Named as the FHIR reader names a lab's alleles ("1555A>G" → "m.1555A>G", "*2A" →
+        # DPYD's "c.1905+1G>A (*2A)"), so recommendations are found by the table's own names.
+        alleles = index.split(diplotype) or (diplotype,)
+        named, _ = name_alleles(alleles, index.table, None)
+        diplotype = "/".join(named) if named else diplotype
+    if diplotype and index is not None:
+        derived = index.call(diplotype)
         if derived is None:
-            notes.append(f"{call.diplotype}: CPIC's tables give no phenotype for this diplotype")
+            notes.append(f"{diplotype}: CPIC's tables give no phenotype for this diplotype")
         else:
             if phenotype and phenotype != derived.phenotype:
                 notes.append(
@@ -195,8 +202,8 @@ def _sample_calls(
     results += [_from_outside(call, kb, outside_name) for call in outside]
     results.sort(key=lambda call: call.gene)
     variants = []
-    for (gene, _), genotype in sorted(sample.extras.items()):
-        position = next(p for p in genes[gene].extra_positions if p.position == _)
+    for (gene, at), genotype in sorted(sample.extras.items()):
+        position = next(p for p in genes[gene].extra_positions if p.position == at)
         if position.rsid and None not in genotype.alleles:
             variants.append(
                 VariantGenotype(

@@ -79,6 +79,11 @@ class _Targets:
                 end = max(p.position + len(p.ref) for p, _ in wanted)
                 self.spans.setdefault(chromosome, []).append((start, end))
         self.sorted_positions = {c: sorted(found) for c, found in self.by_chromosome.items()}
+        every = [
+            t for found in self.by_chromosome.values() for group in found.values() for t in group
+        ]
+        # (gene, position) → what is there, for gathering each sample's calls at the end.
+        self.by_key = {(t.gene, t.position.position): t for t in every}
 
     def regions(self, style: str) -> Iterator[str]:
         """``chr10:94038000-94950000``: each chromosome's gene spans, overlaps merged."""
@@ -90,8 +95,6 @@ class _Targets:
                 else:
                     merged.append([start, end])
             name = f"chr{chromosome}" if style == "chr" else chromosome
-            if name == "chrM" and style == "chr":
-                name = "chrM"
             for start, end in merged:
                 yield f"{name}:{start}-{end}"
 
@@ -172,8 +175,7 @@ def _convert(position: Position, ref: str, alts: Sequence[str]) -> list[str] | N
 class _Pass:
     """One pass over the records; ``handle`` is called for each record near a target."""
 
-    def __init__(self, source: str, targets: _Targets, states: list[_SampleState]) -> None:
-        self.source = source
+    def __init__(self, targets: _Targets, states: list[_SampleState]) -> None:
         self.targets = targets
         self.states = states
         self.mismatches: list[tuple[str, int, str, str]] = []
@@ -331,7 +333,7 @@ def read_vcf(
         )
     try:
         vcf = cyvcf2.VCF(str(path), lazy=True)
-    except (OSError, Exception) as exc:  # cyvcf2 raises bare Exception on htslib failures
+    except Exception as exc:  # cyvcf2 raises bare Exception (or OSError) on htslib failures
         raise VcfInputError(
             source, f"htslib cannot parse the header ({exc})", "Check the VCF header", line=1
         ) from exc
@@ -360,7 +362,7 @@ def read_vcf(
         vcf.set_samples(wanted)
     states = [_SampleState(name) for name in wanted]
     targets = _Targets(definitions.values())
-    scan = _Pass(source, targets, states)
+    scan = _Pass(targets, states)
     indexed = _has_index(path)
     try:
         if indexed:
@@ -390,32 +392,19 @@ def read_vcf(
 
 def _collect(state: _SampleState, targets: _Targets) -> SampleGenotypes:
     result = SampleGenotypes(sample=state.name, notes=state.notes)
-    extras = {
-        (t.gene, t.position.position): t
-        for found in targets.by_chromosome.values()
-        for group in found.values()
-        for t in group
-        if t.extra
-    }
-    positions = {
-        (t.gene, t.position.position): t.position
-        for found in targets.by_chromosome.values()
-        for group in found.values()
-        for t in group
-    }
-    keys = set(state.records) | set(state.blocks)
-    for key in keys:
+    for key in set(state.records) | set(state.blocks):
         gene, position = key
+        target = targets.by_key[key]
         calls = state.records.get(key)
         if calls:
-            genotype, problem = _merge(calls, positions[key].ref)
+            genotype, problem = _merge(calls, target.position.ref)
             if problem:
-                state.notes.setdefault(gene, []).append(f"{positions[key].label}: {problem}")
+                state.notes.setdefault(gene, []).append(f"{target.position.label}: {problem}")
         else:
             genotype = state.blocks[key]
         if genotype is None:
             continue
-        if key in extras:
+        if target.extra:
             result.extras[key] = genotype
         else:
             result.genes.setdefault(gene, {})[position] = genotype

@@ -117,7 +117,7 @@ def _gene_results(
     results: dict[str, GeneResult] = {}
     unresolved: set[str] = set()
     for call in calls.genes:
-        if not _reported(call):
+        if not call.called:
             continue
         if call.gene in _VARIANT_GENES and call.phenotype_basis:
             diplotype: str | None = call.phenotype_basis
@@ -143,11 +143,6 @@ def _gene_results(
             variant.rsid, diplotype=variant.genotype, source=_RESULT_SOURCE
         )
     return results, frozenset(unresolved)
-
-
-def _reported(call: SampleGeneCall) -> bool:
-    """Anything to read: a diplotype, variants, or (outside calls) a phenotype or score alone."""
-    return call.called or any(call.phenotypes) or any(call.activity_scores)
 
 
 def _gene_row(
@@ -182,7 +177,7 @@ def _gene_row(
         gene=call.gene,
         diplotypes=diplotypes,
         ambiguous=len(call.diplotypes) > 1,
-        reported=_reported(call),
+        reported=call.called,
         phenotype=phenotype,
         determinate=determinate,
         activity_score=" or ".join(scores) if scores else "—",
@@ -199,7 +194,7 @@ def _phenotype(call: SampleGeneCall) -> tuple[str, bool]:
     """The phenotype to print, and whether it is determinate; an indeterminate one says why."""
     if call.phenotype is not None:
         return call.phenotype, True
-    if not _reported(call):
+    if not call.called:
         return "indeterminate: not called", False
     readings = tuple(dict.fromkeys(p for p in call.phenotypes if p is not None))
     if len(call.diplotypes) > 1 and len(readings) > 1:
