@@ -12,16 +12,22 @@ from typing import Any
 
 from fhir_adapters.resources import codings
 
-__all__ = ["ABSENT", "PRESENT", "cpic_phenotype", "presence"]
+__all__ = ["ABSENT", "LOINC_PHENOTYPE_ANSWERS", "PRESENT", "cpic_phenotype", "presence"]
 
-# LOINC answers seen in Genomics Reporting IG and eMERGE examples (../shared/fhir-examples), by
-# the display LOINC gives them; the CPIC term is the same words in CPIC's capitalisation.
-_LOINC_PHENOTYPES = {
-    "LA9657-3": "Poor Metabolizer",
-    "LA10317-8": "Intermediate Metabolizer",
-    "LA25391-6": "Normal Metabolizer",
-    "LA25390-8": "Rapid Metabolizer",
-    "LA10315-2": "Ultrarapid Metabolizer",
+# LOINC answers of the Genomics Reporting IG's genetic-therapeutic-implications-vs (STU3,
+# ../shared/fhir-examples/hl7-genomics-reporting-stu3/conformance/), seen also in eMERGE examples:
+# code → (the CPIC term it is, in CPIC's capitalisation; LOINC's display). Read here, written by
+# vcf2fhir.
+LOINC_PHENOTYPE_ANSWERS: dict[str, tuple[str, str]] = {
+    "LA9657-3": ("Poor Metabolizer", "Poor metabolizer"),
+    "LA10317-8": ("Intermediate Metabolizer", "Intermediate metabolizer"),
+    "LA25391-6": ("Normal Metabolizer", "Normal metabolizer"),
+    "LA25390-8": ("Rapid Metabolizer", "Rapid metabolizer"),
+    "LA10315-2": ("Ultrarapid Metabolizer", "Ultrarapid metabolizer"),
+    "LA25392-4": ("Increased Function", "Increased function"),
+    "LA25393-2": ("Normal Function", "Normal function"),
+    "LA25395-7": ("Decreased Function", "Decreased function"),
+    "LA25394-0": ("Poor Function", "Poor function"),
 }
 # Older terms CPIC replaced when it standardised phenotype terms: Caudle KE et al., "Standardizing
 # terms for clinical pharmacogenetic test results: consensus terms from the Clinical
@@ -75,7 +81,7 @@ def cpic_phenotype(concept: Any, gene: str | None = None) -> str | None:
     """The CPIC term for a coded or textual phenotype; the reported text when it maps to none."""
     texts: list[str] = []
     for coding in codings(concept):
-        mapped = _LOINC_PHENOTYPES.get(str(coding.get("code", "")))
+        mapped, _ = LOINC_PHENOTYPE_ANSWERS.get(str(coding.get("code", "")), (None, None))
         if mapped is not None:
             return mapped
         if isinstance(coding.get("display"), str):

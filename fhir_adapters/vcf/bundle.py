@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_adapters.phenotypes import LOINC_PHENOTYPE_ANSWERS
 from fhir_adapters.vcf.calls import SampleCalls, SampleGeneCall, VariantGenotype
 
 __all__ = ["IDENTIFIER_SYSTEM", "build_bundle"]
@@ -49,18 +50,9 @@ _VARIANT_CODE = {
 }
 _IMPLICATION_CODE = {"coding": [{"system": _TBD_CODES, "code": "therapeutic-implication"}]}
 
-# Answers of the IG's genetic-therapeutic-implications-vs, by the CPIC term they are exactly;
-# a CPIC term without one ("Likely Poor Metabolizer", "Indeterminate") is sent as text only.
+# CPIC term → (LOINC answer, display); a term without one ("Likely Poor Metabolizer") is text only.
 _PHENOTYPE_ANSWERS = {
-    "Ultrarapid Metabolizer": ("LA10315-2", "Ultrarapid metabolizer"),
-    "Rapid Metabolizer": ("LA25390-8", "Rapid metabolizer"),
-    "Normal Metabolizer": ("LA25391-6", "Normal metabolizer"),
-    "Intermediate Metabolizer": ("LA10317-8", "Intermediate metabolizer"),
-    "Poor Metabolizer": ("LA9657-3", "Poor metabolizer"),
-    "Increased Function": ("LA25392-4", "Increased function"),
-    "Normal Function": ("LA25393-2", "Normal function"),
-    "Decreased Function": ("LA25395-7", "Decreased function"),
-    "Poor Function": ("LA25394-0", "Poor function"),
+    term: (code, display) for code, (term, display) in LOINC_PHENOTYPE_ANSWERS.items()
 }
 # Genes PharmVar names alleles of; only their plain star diplotypes get a PharmVar coding.
 _PHARMVAR_GENES = frozenset(

@@ -378,3 +378,21 @@ def test_a_plus_in_prose_or_hgvs_is_not_read_as_a_gl_string() -> None:
     found = parse_gl_string("HLA-B*15:02:01+HLA-B*44:02", "HLA-B")
     assert found is not None
     assert found.candidates == (("HLA-B*15:02:01", "HLA-B*44:02"),)
+
+
+def test_a_mitochondrial_variant_without_its_prefix_is_named_as_cpic_names_it(
+    kb: KnowledgeBase,
+) -> None:
+    from fhir_adapters.alleles import name_alleles
+
+    named, reason = name_alleles(("1555A>G",), kb.genes["MT-RNR1"], None)
+    assert (named, reason) == (("m.1555A>G",), None)
+
+
+def test_every_loinc_answer_vcf2fhir_writes_is_read_back_as_its_cpic_term() -> None:
+    from fhir_adapters.phenotypes import LOINC_PHENOTYPE_ANSWERS, cpic_phenotype
+
+    for code, (term, _) in LOINC_PHENOTYPE_ANSWERS.items():
+        concept = {"coding": [{"system": "http://loinc.org", "code": code}]}
+        assert cpic_phenotype(concept) == term
+    assert cpic_phenotype({"coding": [{"code": "LA25394-0"}]}) == "Poor Function"
