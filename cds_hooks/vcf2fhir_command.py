@@ -217,6 +217,9 @@ def vcf2fhir(
         except (FhirResponseError, FhirUnavailableError) as exc:
             click.echo(f"error: posting to {post}: {exc}", err=True)
             sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: writing {exc.filename}: {exc.strerror}", err=True)
+            sys.exit(1)
         for warning in calls.warnings:
             click.echo(f"note: {warning}", err=True)
         click.echo(_summary([outcome]), err=True)
@@ -230,10 +233,19 @@ def vcf2fhir(
         raise click.UsageError(
             f"no patient for sample(s) {', '.join(missing[:5])}: add them to --patient-map."
         )
+    stems = [f"{Path(c.input_name).name.split('.')[0]}.{c.sample}" for c in samples]
+    clashing = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if clashing:
+        # Two inputs named alike in different folders would overwrite each other's results.
+        raise click.UsageError(
+            f"several inputs would write {clashing[0]}.bundle.json: "
+            "run files with the same name and sample separately."
+        )
     outcomes: list[_Outcome] = []
-    with click.progressbar(samples, label="samples", file=sys.stderr) as bar:
-        for calls in bar:
-            stem = f"{Path(calls.input_name).name.split('.')[0]}.{calls.sample}"
+    with click.progressbar(
+        list(zip(samples, stems, strict=True)), label="samples", file=sys.stderr
+    ) as bar:
+        for calls, stem in bar:
             try:
                 outcomes.append(
                     _handle(
@@ -246,9 +258,13 @@ def vcf2fhir(
                         issued=issued,
                     )
                 )
-            except (FhirResponseError, FhirUnavailableError) as exc:
+            except (FhirResponseError, FhirUnavailableError, OSError) as exc:
                 failed = _Outcome(calls.input_name, calls.sample, patients[calls.sample])
-                failed.error = f"post failed: {exc}"
+                failed.error = (
+                    f"write failed: {exc.strerror}"
+                    if isinstance(exc, OSError)
+                    else f"post failed: {exc}"
+                )
                 outcomes.append(failed)
     click.echo(_summary(outcomes), err=True)
     sys.exit(1 if any(o.error for o in outcomes) else 0)

@@ -156,3 +156,33 @@ def test_an_outside_call_for_an_unknown_gene_is_located(tmp_path: Path) -> None:
     code, _, err = _run(str(EXAMPLE), "--patient-id", "p1", "--outside-calls", str(calls))
     assert code == 2
     assert "calls.tsv:2: unknown gene 'CYP9Z9'" in err
+
+
+def test_inputs_that_would_overwrite_each_other_are_refused(tmp_path: Path) -> None:
+    for folder in ("run1", "run2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "multisample.vcf").write_bytes(
+            (EXAMPLES / "multisample.vcf").read_bytes()
+        )
+    patients = tmp_path / "patients.tsv"
+    patients.write_text("Sample_1\tpatient-a\nSample_2\tpatient-b\n")
+    out = tmp_path / "bundles"
+    code, _, err = _run(
+        str(tmp_path / "run1" / "multisample.vcf"),
+        str(tmp_path / "run2" / "multisample.vcf"),
+        "--patient-map",
+        str(patients),
+        "-o",
+        str(out),
+    )
+    assert code == 2
+    assert "would write multisample.Sample_1.bundle.json" in err
+    assert not out.exists()  # nothing written, nothing overwritten
+
+
+def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = _run(str(EXAMPLE), "--patient-id", "p1", "-o", str(blocker / "bundle.json"))
+    assert code == 1
+    assert err.startswith("error: writing")
