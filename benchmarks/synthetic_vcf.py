@@ -11,7 +11,6 @@ Output is bgzipped (BGZF) so that it can be indexed; --index also writes OUT.vcf
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-ALLELES = Path(__file__).resolve().parents[1] / "knowledge" / "alleles"
+from knowledge.allele_definitions import (
+    ALLELE_DEFINITIONS,
+    GeneDefinition,
+    load_allele_definitions,
+)
+
+ALLELES = ALLELE_DEFINITIONS
 SAMPLE = "SYNTHETIC"
 
 # GRCh38 primary assembly (GCA_000001405.15) lengths, in file order.
@@ -92,20 +97,16 @@ class Summary:
     index: Path | None
 
 
-def _translations(folder: Path) -> list[dict[str, object]]:
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*_translation.json"))]
-
-
 def definition_positions(folder: Path = ALLELES) -> list[DefinitionPosition]:
     """Every (chromosome, position) of the allele definitions, ALTs merged across genes, sorted."""
     merged: dict[tuple[str, int], tuple[str, set[str], str | None]] = {}
-    for translation in _translations(folder):
-        for variant in translation["variants"]:  # type: ignore[attr-defined]
-            key = (variant["chromosome"], int(variant["position"]))
-            ref, alts, _ = merged.setdefault(key, (variant["ref"], set(), variant.get("rsid")))
-            if ref != variant["ref"]:
-                raise ValueError(f"{key}: two genes disagree on REF ({ref}, {variant['ref']})")
-            alts.update(variant["alts"])
+    for definition in load_allele_definitions(folder).values():
+        for variant in (*definition.positions, *definition.extra_positions):
+            key = (variant.chromosome, variant.position)
+            ref, alts, _ = merged.setdefault(key, (variant.ref, set(), variant.rsid))
+            if ref != variant.ref:
+                raise ValueError(f"{key}: two genes disagree on REF ({ref}, {variant.ref})")
+            alts.update(variant.alts)
     order = list(CONTIGS)
     return [
         DefinitionPosition(chrom, pos, ref, tuple(sorted(alts)), rsid)
@@ -115,25 +116,22 @@ def definition_positions(folder: Path = ALLELES) -> list[DefinitionPosition]:
     ]
 
 
-def _plantable(
-    translation: dict[str, object],
-) -> list[tuple[str, tuple[tuple[str, int, str], ...]]]:
-    """Named alleles whose every non-reference base is a plain VCF ALT (no IUPAC codes, no SVs)."""
-    variants: list[dict[str, object]] = translation["variants"]  # type: ignore[assignment]
+def _plantable(definition: GeneDefinition) -> list[tuple[str, tuple[tuple[str, int, str], ...]]]:
+    """Named alleles whose every non-reference base is a plain VCF ALT (no IUPAC codes)."""
     out = []
-    for named in translation["namedAlleles"]:  # type: ignore[attr-defined]
-        if named["reference"] or named["structuralVariant"]:
+    for named in definition.named_alleles:
+        if named.reference:
             continue
         changes = []
-        for variant, base in zip(variants, named["alleles"], strict=True):
-            if base is None or base == variant["ref"]:
+        for variant, base in zip(definition.positions, named.alleles, strict=True):
+            if base is None or base == variant.ref:
                 continue
-            if base not in variant["alts"]:  # type: ignore[operator]
+            if base not in variant.alts:
                 break
-            changes.append((str(variant["chromosome"]), int(variant["position"]), str(base)))  # type: ignore[call-overload]
+            changes.append((variant.chromosome, variant.position, base))
         else:
             if 1 <= len(changes) <= 3:
-                out.append((str(named["name"]), tuple(changes)))
+                out.append((named.name, tuple(changes)))
     return out
 
 
@@ -141,8 +139,8 @@ def plant_alleles(rng: np.random.Generator, folder: Path = ALLELES) -> list[Plan
     """Choose about half the genes and, for each, one named allele, het or hom-alt."""
     planted: list[PlantedAllele] = []
     taken: set[tuple[str, int]] = set()
-    for translation in _translations(folder):
-        candidates = _plantable(translation)
+    for gene, definition in sorted(load_allele_definitions(folder).items()):
+        candidates = _plantable(definition)
         if not candidates or rng.random() >= _PLANTED_GENE_SHARE:
             continue
         name, changes = candidates[int(rng.integers(len(candidates)))]
@@ -150,7 +148,7 @@ def plant_alleles(rng: np.random.Generator, folder: Path = ALLELES) -> list[Plan
             continue  # genes sharing a position: the first planted wins
         taken.update((chrom, pos) for chrom, pos, _ in changes)
         zygosity = "hom" if rng.random() < 0.3 else "het"
-        planted.append(PlantedAllele(str(translation["gene"]), name, zygosity, changes))
+        planted.append(PlantedAllele(gene, name, zygosity, changes))
     return planted
 
 

@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,48 +80,44 @@ def _read_mb() -> float:
     return int(fields["rchar"]) / 1e6
 
 
+def _measured(work: Callable[[], str]) -> dict[str, Any]:
+    """Time ``work`` once in this process, with the memory and bytes read around it."""
+    before = _memory_mb("VmRSS")
+    read_before = _read_mb()
+    started = time.perf_counter()
+    detail = work()
+    return {
+        "seconds": time.perf_counter() - started,
+        "read_mb": _read_mb() - read_before,
+        "rss_before_mb": before,
+        "peak_rss_mb": _memory_mb("VmHWM"),
+        "detail": detail,
+    }
+
+
 def _child_call(path: Path) -> dict[str, Any]:
     try:
         from fhir_adapters.vcf.pipeline import call_vcf
     except ImportError as exc:
         sys.exit(f"vcf2fhir_speed: cannot import fhir_adapters.vcf.pipeline.call_vcf ({exc})")
-    before = _memory_mb("VmRSS")
-    read_before = _read_mb()
-    started = time.perf_counter()
-    results = call_vcf(path)
-    seconds = time.perf_counter() - started
-    peak = _memory_mb("VmHWM")
-    read = _read_mb() - read_before
+
+    def work() -> str:
+        results = call_vcf(path)
+        called = sum(1 for sample in results for gene in sample.genes if gene.called)
+        genes = sum(len(sample.genes) for sample in results)
+        return f"{len(results)} sample(s), {called}/{genes} genes called"
+
+    figures = _measured(work)
     started = time.perf_counter()
     call_vcf(path)  # same process: allele definitions and anything else cached are now warm
-    warm = time.perf_counter() - started
-    called = sum(1 for sample in results for gene in sample.genes if gene.called)
-    genes = sum(len(sample.genes) for sample in results)
-    return {
-        "seconds": seconds,
-        "warm_seconds": warm,
-        "rss_before_mb": before,
-        "peak_rss_mb": peak,
-        "read_mb": read,
-        "detail": f"{len(results)} sample(s), {called}/{genes} genes called",
-    }
+    figures["warm_seconds"] = time.perf_counter() - started
+    return figures
 
 
 def _child_scan(path: Path) -> dict[str, Any]:
     from cyvcf2 import VCF
 
-    before = _memory_mb("VmRSS")
-    read_before = _read_mb()
-    started = time.perf_counter()
-    count = sum(1 for _ in VCF(str(path)))
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "read_mb": _read_mb() - read_before,
-        "rss_before_mb": before,
-        "peak_rss_mb": _memory_mb("VmHWM"),
-        "detail": f"{count:,} records iterated",
-    }
+    return _measured(lambda: f"{sum(1 for _ in VCF(str(path))):,} records iterated")
 
 
 def _child_query(path: Path) -> dict[str, Any]:
@@ -130,21 +126,17 @@ def _child_query(path: Path) -> dict[str, Any]:
     from benchmarks.synthetic_vcf import definition_positions
 
     sites = definition_positions()
-    before = _memory_mb("VmRSS")
-    read_before = _read_mb()
-    started = time.perf_counter()
-    vcf = VCF(str(path))
-    found = sum(
-        1 for s in sites for _ in vcf(f"{s.chromosome}:{s.position}-{s.position + len(s.ref) - 1}")
-    )
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "read_mb": _read_mb() - read_before,
-        "rss_before_mb": before,
-        "peak_rss_mb": _memory_mb("VmHWM"),
-        "detail": f"{len(sites)} region queries, {found} records",
-    }
+
+    def work() -> str:
+        vcf = VCF(str(path))
+        found = sum(
+            1
+            for s in sites
+            for _ in vcf(f"{s.chromosome}:{s.position}-{s.position + len(s.ref) - 1}")
+        )
+        return f"{len(sites)} region queries, {found} records"
+
+    return _measured(work)
 
 
 def child(mode: str, path: Path) -> None:
