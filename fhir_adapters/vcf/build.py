@@ -13,7 +13,8 @@ from fhir_adapters.vcf.errors import VcfInputError
 
 __all__ = ["GRCH37_CONTIG_LENGTHS", "check_header_build", "check_reference_agreement"]
 
-# Lengths that differ between the assemblies, for the chromosomes that hold PGx genes.
+# GRCh37 primary-assembly lengths (GCA_000001405.1; GRCh38's are in the synthetic benchmark's
+# CONTIGS) of the chromosomes that hold PGx genes: each differs from its GRCh38 length.
 GRCH37_CONTIG_LENGTHS = {
     "1": 249250621,
     "2": 243199373,
