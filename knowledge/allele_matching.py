@@ -189,7 +189,8 @@ def prepare(definition: GeneDefinition, genotypes: Mapping[int, Genotype]) -> _P
 
 
 def uncalled(definition: GeneDefinition, prepared: _Prepared) -> GeneMatch:
-    """The result before any call: what was read and missing, with the preparation's notes."""
+    """The result before any call: what was read and missing, with the preparation's notes
+    (or, when the VCF has none of the gene's positions, that)."""
     return GeneMatch(
         gene=definition.gene,
         diplotypes=(),
@@ -199,7 +200,11 @@ def uncalled(definition: GeneDefinition, prepared: _Prepared) -> GeneMatch:
         positions_read=len(prepared.positions),
         missing=tuple(prepared.missing),
         uncallable=tuple(prepared.uncallable),
-        notes=tuple(prepared.notes),
+        notes=tuple(prepared.notes)
+        if prepared.positions
+        else (
+            f"none of the {len(definition.positions)} {definition.gene} positions is in the VCF",
+        ),
         definition_version=definition.version,
     )
 
@@ -246,8 +251,7 @@ def match_gene(definition: GeneDefinition, genotypes: Mapping[int, Genotype]) ->
     prepared = prepare(definition, genotypes)
     base = uncalled(definition, prepared)
     if not prepared.positions:
-        note = f"none of the {len(definition.positions)} {definition.gene} positions is in the VCF"
-        return replace(base, notes=(note,))
+        return base
     if prepared.unreadable:
         return base
     candidates = [

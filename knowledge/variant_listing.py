@@ -96,8 +96,7 @@ def list_variants(definition: GeneDefinition, genotypes: Mapping[int, Genotype])
     prepared = prepare(definition, genotypes)
     base = uncalled(definition, prepared)
     if not prepared.positions:
-        note = f"none of the {len(definition.positions)} {definition.gene} positions is in the VCF"
-        return replace(base, notes=(note,))
+        return base
     notes = list(prepared.notes)
     variants = _variants(definition, prepared.kept)
     hapb3 = _hapb3_note(definition, prepared.missing)
