@@ -12,6 +12,7 @@ from knowledge.schema import Guideline, LocusCondition, Recommendation, Variant
 
 __all__ = [
     "URGENCY",
+    "Conversion",
     "Evaluation",
     "GeneCall",
     "call_gene",
@@ -46,6 +47,24 @@ def indicator_for(rec: Recommendation) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Conversion:
+    """A co-medication changed the phenotype used for the decision (phenoconversion).
+
+    The call then carries the converted phenotype and keys; this keeps what the genotype alone
+    predicted, the inhibitors responsible and the sourced rule applied, for the card to say.
+    ``applied`` is False when an inhibitor is taken but no sourced rule converts this result
+    (the card names the inhibitor and keeps the genotype-predicted phenotype).
+    """
+
+    genotype_phenotype: str | None
+    genotype_activity_score: str | None
+    # (drug, strength, where it was read), strongest first.
+    inhibitors: tuple[tuple[str, str, str], ...]
+    applied: bool
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
 class GeneCall:
     """How one gene result was read: the CPIC phenotype and the keys recommendations are looked up by."""
 
@@ -64,6 +83,8 @@ class GeneCall:
     alleles: tuple[str, ...] = ()
     # Only some of what the gene table asks was reported (HLA-B*15:02 tested, *57:01 not).
     partial: bool = False
+    # Set when a co-medication changed the phenotype (see Conversion).
+    conversion: Conversion | None = None
 
     @property
     def lookup_key(self) -> str | None:

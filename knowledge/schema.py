@@ -19,8 +19,14 @@ __all__ = [
     "GeneTable",
     "Guideline",
     "GuidelineTest",
+    "Inhibitor",
+    "InhibitorTable",
     "LocusCondition",
+    "PatientCondition",
+    "Phenoconversion",
     "Population",
+    "PretestRequirement",
+    "PretestTable",
     "Recommendation",
     "Strength",
     "TestExpectation",
@@ -139,11 +145,64 @@ class DrugTable(_Strict):
     drugs: dict[str, Drug]
 
 
+# OMB race categories (US Core race extension, urn:oid:2.16.840.1.113883.6.238), the only
+# structured ancestry EHRs send; the guideline decides what each means for its rows.
+Ancestry = Literal[
+    "american-indian-or-alaska-native",
+    "asian",
+    "black-or-african-american",
+    "native-hawaiian-or-other-pacific-islander",
+    "white",
+]
+
+
+class PatientCondition(_Strict):
+    """Who a row or population applies to, by factors read from the patient's record.
+
+    Every bound given must hold. A factor the record does not state is never assumed: a row that
+    needs it is shown with the factor named as missing (docs/patient-factors.md).
+    """
+
+    age_below: float | None = Field(default=None, gt=0, description="years")
+    age_at_least: float | None = Field(default=None, ge=0, description="years")
+    sex: Literal["female", "male"] | None = None
+    pregnant: bool | None = None
+    weight_below: float | None = Field(default=None, gt=0, description="kg")
+    weight_at_least: float | None = Field(default=None, gt=0, description="kg")
+    egfr_below: float | None = Field(default=None, gt=0, description="mL/min/1.73 m2")
+    egfr_at_least: float | None = Field(default=None, ge=0, description="mL/min/1.73 m2")
+    # Self-reported ancestry, any of these (or none of ``not_ancestry``).
+    ancestry: list[Ancestry] = Field(default_factory=list)
+    not_ancestry: list[Ancestry] = Field(default_factory=list)
+    # Where the bound comes from, quoted (e.g. the guideline's own definition of "children").
+    source: str
+
+    @model_validator(mode="after")
+    def _says_something(self) -> PatientCondition:
+        bounds = self.model_dump(exclude={"source"}, exclude_defaults=True)
+        if not bounds:
+            raise ValueError(
+                "the patient condition is empty; give age_below, age_at_least, sex, pregnant, "
+                "weight_below, weight_at_least, egfr_below, egfr_at_least, ancestry or not_ancestry"
+            )
+        for low, high in (
+            ("age_at_least", "age_below"),
+            ("weight_at_least", "weight_below"),
+            ("egfr_at_least", "egfr_below"),
+        ):
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo >= hi:
+                raise ValueError(f"{low} ({lo}) is not below {high} ({hi}); no patient fits")
+        return self
+
+
 class Population(_Strict):
     """A clinical population a recommendation applies to, e.g. CYP2C19/clopidogrel's 'ACS and/or PCI'."""
 
     label: str
     description: str | None = None
+    # When the record can tell whether the patient belongs here (adults, children, ancestry).
+    applies_to: PatientCondition | None = None
 
 
 class Alternative(_Strict):
@@ -238,12 +297,19 @@ class Recommendation(_Strict):
     dose_adjustment: DoseAdjustment | None = None
     # The dose calculation the row points to (see DOSE_CALCULATIONS), for action dose-calculation.
     dose_calculation: str | None = None
+    # Patient factors the row needs besides the genotype (or instead of it, for a label rule).
+    patient: PatientCondition | None = None
 
     @model_validator(mode="after")
     def _action_carries_its_details(self) -> Recommendation:
-        if bool(self.lookup_key) == bool(self.when):
+        if self.lookup_key and self.when:
             raise ValueError(
-                "give exactly one of lookup_key (table rows) or when (flowchart rules)"
+                "give one of lookup_key (table rows) or when (flowchart rules), not both"
+            )
+        if not (self.lookup_key or self.when or self.patient):
+            raise ValueError(
+                "the row selects no patient; give lookup_key (table rows), when (flowchart "
+                "rules) or patient (a rule on patient factors alone)"
             )
         if self.dose_calculation is not None and self.dose_calculation not in DOSE_CALCULATIONS:
             raise ValueError(
@@ -287,7 +353,8 @@ class Guideline(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
-    source: Literal["CPIC", "DPWG"]
+    # FDA: a drug label (or FDA safety communication) rule, e.g. codeine in children under 12.
+    source: Literal["CPIC", "DPWG", "FDA"]
     status: Literal["active", "draft", "retired"]
     url: str
     annotation_url: str | None = None
@@ -306,3 +373,68 @@ class Guideline(_Strict):
     variants: dict[str, Variant] = Field(default_factory=dict)
     recommendations: list[Recommendation]
     tests: list[GuidelineTest] = Field(default_factory=list)
+
+
+class Phenoconversion(_Strict):
+    """How a co-medication changes the phenotype a gene's result predicts, with its source.
+
+    ``activity_score_factor`` (CYP2D6): the genotype's activity score is multiplied by the factor
+    of the strongest inhibitor taken. ``phenotype_after`` (genes without an activity score): the
+    phenotype each genotype-predicted phenotype becomes; a phenotype not listed is not changed.
+    """
+
+    activity_score_factor: dict[Literal["strong", "moderate"], float] = Field(default_factory=dict)
+    phenotype_after: dict[Literal["strong", "moderate"], dict[str, str]] = Field(
+        default_factory=dict
+    )
+    source: str
+    quote: str
+
+    @model_validator(mode="after")
+    def _one_method(self) -> Phenoconversion:
+        if bool(self.activity_score_factor) == bool(self.phenotype_after):
+            raise ValueError("give exactly one of activity_score_factor or phenotype_after")
+        return self
+
+
+class Inhibitor(_Strict):
+    """A drug listed as a clinical inhibitor of an enzyme, with the codes an order may carry."""
+
+    strength: Literal["strong", "moderate", "weak"]
+    rxnorm: str | None = Field(default=None, pattern=r"^\d+$")
+    synonyms: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class InhibitorTable(_Strict):
+    """Clinical inhibitors of one enzyme (gene) and how they convert its phenotype."""
+
+    gene: str = Field(pattern=r"^[A-Z0-9-]+$")
+    source: DataSource
+    url: str
+    notes: list[str] = Field(default_factory=list)
+    # None: the source lists the inhibitors but no sourced method converts the phenotype; the card
+    # then names the inhibitor and says the phenotype may be lower than the genotype predicts.
+    phenoconversion: Phenoconversion | None = None
+    inhibitors: dict[str, Inhibitor]
+
+
+class PretestRequirement(_Strict):
+    """A drug whose label or guideline calls for a genetic test before it is started."""
+
+    genes: list[str] = Field(min_length=1)
+    # For drugs no guideline names (not in drugs.yaml): the ingredient code an order may carry.
+    rxnorm: str | None = Field(default=None, pattern=r"^\d+$")
+    synonyms: list[str] = Field(default_factory=list)
+    # What the label says: PharmGKB's label-annotation levels.
+    level: Literal["testing required", "testing recommended"]
+    # What to test for, as the card says it: "HLA-B*57:01", "DPYD variants".
+    test: str
+    source: str
+    url: str
+    quote: str | None = None
+
+
+class PretestTable(_Strict):
+    source: DataSource
+    drugs: dict[str, PretestRequirement]
