@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from knowledge.phenotype import DiplotypeIndex
-from knowledge.schema import Drug, GeneTable, Guideline
+from knowledge.schema import (
+    DoseAlgorithm,
+    Drug,
+    GeneTable,
+    Guideline,
+    InhibitorTable,
+    PretestTable,
+)
 
 __all__ = ["KnowledgeBase", "allele_only_loci"]
 
@@ -20,12 +27,20 @@ class KnowledgeBase:
     drugs: Mapping[str, Drug]
     guidelines: Mapping[str, Guideline]
     version: str
+    # Gene -> clinical inhibitors of its enzyme (knowledge/interactions/<GENE>.yaml).
+    inhibitors: Mapping[str, InhibitorTable] = field(default_factory=dict)
+    # Drugs whose label calls for a test before use (knowledge/pretest.yaml).
+    pretest: PretestTable | None = None
+    # dose_calculation id -> the published algorithm (knowledge/dose_algorithms/).
+    dose_algorithms: Mapping[str, DoseAlgorithm] = field(default_factory=dict)
     diplotype_index: Mapping[str, DiplotypeIndex] = field(init=False)
     guidelines_by_drug: Mapping[str, tuple[Guideline, ...]] = field(init=False)
     genes_by_hgnc: Mapping[str, str] = field(init=False)
     drugs_by_rxnorm: Mapping[str, str] = field(init=False)
     # Guideline id → genes and variants it reads only by their alleles (see allele_only_loci).
     allele_only: Mapping[str, frozenset[str]] = field(init=False)
+    # Guideline id -> genes and variants some row reads (by lookup key or flowchart condition).
+    loci_read: Mapping[str, frozenset[str]] = field(init=False)
     # rsIDs of the single variants some guideline reads (warfarin's rs12777823).
     variants: frozenset[str] = field(init=False)
     _drug_names: Mapping[str, str] = field(init=False, repr=False)
@@ -55,6 +70,16 @@ class KnowledgeBase:
         )
         object.__setattr__(
             self, "allele_only", {i: allele_only_loci(g) for i, g in self.guidelines.items()}
+        )
+        object.__setattr__(
+            self,
+            "loci_read",
+            {
+                i: frozenset(
+                    locus for rec in g.recommendations for locus in (*rec.lookup_key, *rec.when)
+                )
+                for i, g in self.guidelines.items()
+            },
         )
         object.__setattr__(
             self,

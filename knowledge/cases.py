@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from knowledge.base import KnowledgeBase
 from knowledge.evaluate import evaluate
+from knowledge.patient import Comedication, PatientFactors
 from knowledge.results import GeneResult
 from knowledge.schema import Guideline, GuidelineTest
 
@@ -39,7 +40,19 @@ def iter_cases(kb: KnowledgeBase) -> Iterator[tuple[Guideline, GuidelineTest]]:
 def run_case(kb: KnowledgeBase, guideline: Guideline, case: GuidelineTest) -> CaseOutcome:
     """Evaluate the case's genotypes for its drug and compare with what it expects."""
     results = {gene: GeneResult(gene, diplotype=value) for gene, value in case.given.items()}
-    evaluations = [e for e in evaluate(kb, case.drug, results) if e.guideline.id == guideline.id]
+    patient = None
+    if case.patient is not None:
+        given = case.patient.model_dump(exclude={"ancestry"})
+        ancestry = case.patient.ancestry
+        patient = PatientFactors(
+            **given, ancestry=frozenset(ancestry) if ancestry is not None else None
+        )
+    taking = [Comedication(drug, "test case") for drug in case.taking]
+    evaluations = [
+        e
+        for e in evaluate(kb, case.drug, results, patient=patient, comedications=taking)
+        if e.guideline.id == guideline.id
+    ]
     # The same rule as the service: a card for actionable advice or for a result it cannot read.
     shown = [e for e in evaluations if e.indicator is not None]
     failures = []

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.base import KnowledgeBase
+from knowledge.gene_call import NO_RESULT, Conversion, GeneCall
+from knowledge.patient import Comedication, PatientFactors
+from knowledge.patient_conditions import Fit, fits
+from knowledge.phenoconversion import phenoconvert
 from knowledge.results import GeneResult
-from knowledge.schema import Guideline, LocusCondition, Recommendation, Variant
+from knowledge.schema import Guideline, PatientCondition, Recommendation, Variant
 
 __all__ = [
     "URGENCY",
@@ -17,20 +21,16 @@ __all__ = [
     "GeneCall",
     "call_gene",
     "call_variant",
+    "conditions_of",
     "evaluate",
     "indicator_for",
 ]
 
 _SILENT_ACTIONS = frozenset({"standard", "no-recommendation"})
-# CPIC multi-gene tables key "gene not tested" as "No Result"; an unreadable result is treated
-# the same for matching (the card still says it could not be read).
-_NO_RESULT = frozenset({"No Result"})
 _FIRM = frozenset({"strong", "moderate", "not graded"})
 # Card indicators, least to most urgent.
 URGENCY = {"info": 0, "warning": 1, "critical": 2}
 _STRENGTH_RANK = {"strong": 3, "moderate": 2, "not graded": 2, "optional": 1}
-# "*1x2" carries *1: copy-number suffixes do not change which allele is carried.
-_COPY_SUFFIX = re.compile("\\s*[xX\u00d7]\\s*≥?\\d+$")
 _GENOTYPE_SEPARATOR = re.compile(r"\s*[/|]\s*")
 
 
@@ -47,90 +47,6 @@ def indicator_for(rec: Recommendation) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Conversion:
-    """A co-medication changed the phenotype used for the decision (phenoconversion).
-
-    The call then carries the converted phenotype and keys; this keeps what the genotype alone
-    predicted, the inhibitors responsible and the sourced rule applied, for the card to say.
-    ``applied`` is False when an inhibitor is taken but no sourced rule converts this result
-    (the card names the inhibitor and keeps the genotype-predicted phenotype).
-    """
-
-    genotype_phenotype: str | None
-    genotype_activity_score: str | None
-    # (drug, strength, where it was read), strongest first.
-    inhibitors: tuple[tuple[str, str, str], ...]
-    applied: bool
-    basis: str
-
-
-@dataclass(frozen=True, slots=True)
-class GeneCall:
-    """How one gene result was read: the CPIC phenotype and the keys recommendations are looked up by."""
-
-    gene: str
-    result: GeneResult | None
-    diplotype: str | None = None
-    phenotype: str | None = None
-    activity_score: str | None = None
-    # Usually one key; allele-status genes give one per allele of interest ("*57:01 negative" …).
-    lookup_keys: frozenset[str] = frozenset()
-    method: str | None = None
-    # Why there is no lookup key (no result, diplotype not in the CPIC table …); never guessed.
-    note: str | None = None
-    # The two alleles (one for haploid genes) when every one is a known name; flowchart rules
-    # ask which alleles are carried even where CPIC assigns no phenotype (CYP4F2, rs12777823).
-    alleles: tuple[str, ...] = ()
-    # Only some of what the gene table asks was reported (HLA-B*15:02 tested, *57:01 not).
-    partial: bool = False
-    # Set when a co-medication changed the phenotype (see Conversion).
-    conversion: Conversion | None = None
-
-    @property
-    def lookup_key(self) -> str | None:
-        """The single key, for the common one-key genes (``None`` when unreadable or several)."""
-        return next(iter(self.lookup_keys)) if len(self.lookup_keys) == 1 else None
-
-    diplotype_key: str | None = None
-
-    @property
-    def match_keys(self) -> frozenset[str]:
-        """Keys recommendations match on: CPIC's ``No Result`` row when nothing could be read.
-
-        Besides the lookup key, DPWG keys some rows on the phenotype name (for genes CPIC keys on
-        the activity score) or on the diplotype itself; both are offered.
-        """
-        if not self.lookup_keys:
-            return _NO_RESULT
-        extra = {k for k in (self.phenotype, self.diplotype_key) if k}
-        return self.lookup_keys | extra
-
-    @property
-    def carried(self) -> frozenset[str]:
-        """The alleles carried, copy-number suffixes dropped (``*1x2`` carries ``*1``)."""
-        return frozenset(_COPY_SUFFIX.sub("", allele) for allele in self.alleles)
-
-    def satisfies(self, condition: LocusCondition, allele_only: bool) -> bool:
-        """Whether this result meets a flowchart condition; nothing unreadable is ever assumed.
-
-        ``allele_only``: the guideline reads this locus by its alleles alone, so a result with
-        known alleles but no CPIC phenotype (CYP4F2) still counts as tested.
-        """
-        readable = bool(self.lookup_keys) or (allele_only and bool(self.alleles))
-        if condition.tested is not None and condition.tested != readable:
-            return False
-        if condition.carries and not (readable and self.carried & set(condition.carries)):
-            return False
-        if condition.carries_none_of and (
-            not readable or self.carried & set(condition.carries_none_of)
-        ):
-            return False
-        return not condition.phenotype or bool(
-            ({self.phenotype} | self.lookup_keys) & set(condition.phenotype)
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Evaluation:
     """One guideline applied to one drug for one patient."""
 
@@ -143,6 +59,14 @@ class Evaluation:
     # Genes read only in part (HLA-B*15:02 reported, *57:01 not) that no row of this guideline
     # could match: the result on file does not answer the guideline's question.
     unanswered: frozenset[str] = frozenset()
+    # Rows matched by genotype whose patient conditions (age, ancestry …) the record cannot
+    # decide: recommendation id -> the missing factors. They stay in ``recommendations`` so the
+    # card can show them, saying what is missing; rows known not to fit the patient are dropped.
+    undecided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The patient factors the evaluation used (None: none were given).
+    patient: PatientFactors | None = None
+    # Genes and variants some row of the guideline reads (a label rule on age reads none).
+    read_loci: frozenset[str] = frozenset()
 
     @property
     def actionable(self) -> tuple[Recommendation, ...]:
@@ -150,12 +74,21 @@ class Evaluation:
         return tuple(r for r in self.recommendations if r.action not in _SILENT_ACTIONS)
 
     @property
+    def decided(self) -> tuple[Recommendation, ...]:
+        """The actionable rows known to fit the patient (no patient factor missing)."""
+        return tuple(r for r in self.actionable if r.id not in self.undecided)
+
+    @property
     def uninterpretable(self) -> tuple[GeneCall, ...]:
-        """Results on file that the CPIC tables cannot turn into a phenotype (never guessed)."""
+        """Results on file that the CPIC tables cannot turn into a phenotype (never guessed).
+
+        Only loci some row reads count: a label rule on age alone reads no genotype.
+        """
         return tuple(
             c
             for c in self.calls
             if c.result is not None
+            and c.gene in self.read_loci
             and (
                 c.gene in self.unanswered
                 or (not c.lookup_keys and not (c.gene in self.allele_only and c.alleles))
@@ -164,16 +97,23 @@ class Evaluation:
 
     @property
     def lead(self) -> Recommendation | None:
-        """The most urgent, then strongest, actionable recommendation: it speaks for the card."""
+        """The most urgent, then strongest, actionable recommendation: it speaks for the card.
+
+        Rows known to fit the patient speak first; an undecided row only when there is no other.
+        """
         return max(
-            self.actionable,
+            self.decided or self.actionable,
             key=lambda r: (URGENCY[indicator_for(r)], _STRENGTH_RANK.get(r.strength, 0)),
             default=None,
         )
 
     @property
     def indicator(self) -> str | None:
-        """The card's urgency, or ``None`` when no card is due (see docs/cards.md)."""
+        """The card's urgency, or ``None`` when no card is due (see docs/cards.md).
+
+        Advice that may apply (a factor that would decide it is missing) keeps its urgency: the
+        prescriber must not miss it; the card says what to check.
+        """
         if self.lead is not None:
             return indicator_for(self.lead)
         return "info" if self.uninterpretable else None
@@ -301,11 +241,27 @@ def _most_specific(
     return tuple(matched)
 
 
-def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) -> list[Evaluation]:
-    """Every guideline covering ``drug``, with the recommendations the patient's results select."""
+def evaluate(
+    kb: KnowledgeBase,
+    drug: str,
+    results: Mapping[str, GeneResult],
+    *,
+    patient: PatientFactors | None = None,
+    comedications: Sequence[Comedication] = (),
+) -> list[Evaluation]:
+    """Every guideline covering ``drug``, with the recommendations the patient's results select.
+
+    ``comedications`` that inhibit a gene's enzyme convert its phenotype first (the ordered drug
+    itself never counts); ``patient`` factors then keep, drop or mark undecided the rows that
+    depend on them.
+    """
+    taken = [c for c in comedications if c.drug != drug]
     evaluations = []
     for guideline in kb.guidelines_by_drug.get(drug, ()):
-        calls = tuple(call_gene(kb, gene, results.get(gene)) for gene in guideline.genes)
+        calls = tuple(
+            _converted(kb, drug, call_gene(kb, gene, results.get(gene)), taken)
+            for gene in guideline.genes
+        )
         calls += tuple(
             call_variant(rsid, variant, results.get(rsid))
             for rsid, variant in guideline.variants.items()
@@ -318,12 +274,62 @@ def evaluate(kb: KnowledgeBase, drug: str, results: Mapping[str, GeneResult]) ->
             if rec.drug == drug and _selects(rec, by_locus, allele_only)
         ]
         unanswered = _unanswered(guideline, drug, calls, matched)
+        kept, undecided = _fitting(guideline, _most_specific(matched, calls), patient)
         evaluations.append(
             Evaluation(
-                guideline, drug, calls, _most_specific(matched, calls), allele_only, unanswered
+                guideline,
+                drug,
+                calls,
+                kept,
+                allele_only,
+                unanswered,
+                undecided,
+                patient,
+                kb.loci_read[guideline.id],
             )
         )
     return evaluations
+
+
+def _converted(
+    kb: KnowledgeBase, drug: str, call: GeneCall, taken: Sequence[Comedication]
+) -> GeneCall:
+    table = kb.inhibitors.get(call.gene)
+    if table is None or not taken or call.gene not in kb.genes:
+        return call
+    rule = table.phenoconversion
+    if rule is not None and rule.drugs and drug not in rule.drugs:
+        # The source states its rule for other drugs: name the inhibitor, convert nothing.
+        table = table.model_copy(update={"phenoconversion": None})
+    return phenoconvert(call, table, kb.genes[call.gene], taken)
+
+
+def conditions_of(guideline: Guideline, rec: Recommendation) -> list[PatientCondition]:
+    """The patient conditions a row needs: its own and its population's."""
+    found = [rec.patient] if rec.patient is not None else []
+    population = guideline.populations.get(rec.population) if rec.population else None
+    if population is not None and population.applies_to is not None:
+        found.append(population.applies_to)
+    return found
+
+
+def _fitting(
+    guideline: Guideline, matched: tuple[Recommendation, ...], patient: PatientFactors | None
+) -> tuple[tuple[Recommendation, ...], dict[str, tuple[str, ...]]]:
+    kept = []
+    undecided: dict[str, tuple[str, ...]] = {}
+    for rec in matched:
+        fit: Fit = fits(conditions_of(guideline, rec), patient)
+        if fit.holds is False:
+            continue
+        if fit.holds is None:
+            if not (rec.lookup_key or rec.when):
+                # A rule on patient factors alone would otherwise speak for every patient whose
+                # record lacks the factor (every adult without a birth date): no card of its own.
+                continue
+            undecided[rec.id] = fit.missing
+        kept.append(rec)
+    return tuple(kept), undecided
 
 
 def _unanswered(
@@ -355,6 +361,6 @@ def _selects(
             for locus, condition in rec.when.items()
         )
     return all(
-        value in (by_locus[gene].match_keys if gene in by_locus else _NO_RESULT)
+        value in (by_locus[gene].match_keys if gene in by_locus else NO_RESULT)
         for gene, value in rec.lookup_key.items()
     )

@@ -14,7 +14,15 @@ from knowledge.base import KnowledgeBase
 from knowledge.checks import GUIDELINE_CHECKS, GuidelineContext
 from knowledge.errors import KnowledgeError, KnowledgeLoadError, Location
 from knowledge.phenotype import DiplotypeIndex
-from knowledge.schema import DrugTable, GeneTable, Guideline
+from knowledge.schema import (
+    DoseAlgorithm,
+    Drug,
+    DrugTable,
+    GeneTable,
+    Guideline,
+    InhibitorTable,
+    PretestTable,
+)
 from knowledge.validation import validate_document
 from knowledge.yaml_source import YamlDocument, parse_yaml
 
@@ -85,6 +93,48 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
             errors.extend(check(guideline, context))
         guidelines[guideline.id] = guideline
 
+    inhibitors: dict[str, InhibitorTable] = {}
+    for name, document in _documents(base, "interactions", shown, errors, digest, set()):
+        inhibitor_table = _validated(InhibitorTable, document, errors)
+        if inhibitor_table is None:
+            continue
+        if inhibitor_table.gene != name:
+            errors.append(
+                KnowledgeError(
+                    document.location(("gene",)),
+                    "gene",
+                    f"{inhibitor_table.gene!r} differs from the file name {name!r}",
+                    f"Rename the file to {inhibitor_table.gene}.yaml.",
+                )
+            )
+        elif name not in genes and name not in unreadable_genes:
+            errors.append(
+                KnowledgeError(
+                    document.location(("gene",)),
+                    "gene",
+                    f"no gene table for {name!r}",
+                    f"Add knowledge/genes/{name}.yaml or remove this inhibitor table.",
+                )
+            )
+        inhibitors[inhibitor_table.gene] = inhibitor_table
+
+    dose_algorithms: dict[str, DoseAlgorithm] = {}
+    for _, document in _documents(base, "dose_algorithms", shown, errors, digest, set()):
+        algorithm = _validated(DoseAlgorithm, document, errors)
+        if algorithm is not None:
+            dose_algorithms[algorithm.dose_calculation] = algorithm
+
+    pretest = None
+    pretest_file = base.joinpath("pretest.yaml")
+    if pretest_file.is_file():
+        pretest_document = _parse(pretest_file, f"{shown}/pretest.yaml", errors, digest)
+        if pretest_document is not None:
+            pretest = _validated(PretestTable, pretest_document, errors)
+            if pretest is not None:
+                errors.extend(
+                    _pretest_errors(pretest, pretest_document, genes, unreadable_genes, drugs)
+                )
+
     if errors:
         raise KnowledgeLoadError(errors)
     return KnowledgeBase(
@@ -92,7 +142,43 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         drugs=drugs or {},
         guidelines=guidelines,
         version=f"sha256:{digest.hexdigest()[:12]}",
+        inhibitors=inhibitors,
+        pretest=pretest,
+        dose_algorithms=dose_algorithms,
     )
+
+
+def _pretest_errors(
+    table: PretestTable,
+    document: YamlDocument,
+    genes: dict[str, GeneTable],
+    unreadable_genes: set[str],
+    drugs: dict[str, Drug] | None,
+) -> list[KnowledgeError]:
+    """Genes must have tables; a drug must be in drugs.yaml or carry its own RxNorm code."""
+    found = []
+    for drug, requirement in table.drugs.items():
+        for i, gene in enumerate(requirement.genes):
+            if gene not in genes and gene not in unreadable_genes:
+                found.append(
+                    KnowledgeError(
+                        document.location(("drugs", drug, "genes", i)),
+                        f"drugs.{drug}.genes[{i}]",
+                        f"no gene table for {gene!r}",
+                        "Add the gene table or remove the gene: a test the service cannot "
+                        "read the result of would alert forever.",
+                    )
+                )
+        if drugs is not None and drug not in drugs and requirement.rxnorm is None:
+            found.append(
+                KnowledgeError(
+                    document.location(("drugs", drug)),
+                    f"drugs.{drug}",
+                    f"{drug!r} is not in drugs.yaml and has no rxnorm",
+                    "Give the drug's RxNorm ingredient code (rxnorm) so orders can be matched.",
+                )
+            )
+    return found
 
 
 def _documents(

@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "DOSE_CALCULATIONS",
     "Action",
+    "AlgorithmDrug",
+    "AlgorithmSource",
     "Alternative",
+    "CasePatient",
     "Citation",
     "DataSource",
     "DiplotypeEntry",
     "DoseAdjustment",
+    "DoseAlgorithm",
     "Drug",
+    "DrugInput",
     "DrugTable",
+    "ExampleInputs",
     "GeneTable",
     "Guideline",
     "GuidelineTest",
     "Inhibitor",
     "InhibitorTable",
+    "IwpcCyp2c9",
+    "IwpcRace",
+    "IwpcVkorc1",
     "LocusCondition",
     "PatientCondition",
+    "PerUnit",
     "Phenoconversion",
     "Population",
     "PretestRequirement",
     "PretestTable",
+    "PrimarySource",
     "Recommendation",
     "Strength",
     "TestExpectation",
     "Variant",
+    "WorkedExample",
 ]
 
 # CPIC grades its recommendations; DPWG recommendations carry no CPIC-style grade ("not graded").
@@ -338,12 +350,27 @@ class TestExpectation(_Strict):
     suggests: list[str] | None = None
 
 
+class CasePatient(_Strict):
+    """The patient of a guideline test case, for rows that depend on patient factors."""
+
+    age_years: float | None = None
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    pregnant: bool | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    egfr: float | None = None
+    ancestry: list[Ancestry] | None = None
+
+
 class GuidelineTest(_Strict):
     """A case a guideline carries about itself, run by pytest and by ``pgx-cds knowledge check``."""
 
     name: str
     given: dict[str, str]
     drug: str
+    # Patient factors, and other drugs the patient takes (inhibitors convert the phenotype).
+    patient: CasePatient | None = None
+    taking: list[str] = Field(default_factory=list)
     expect: TestExpectation
     todo: str | None = None
 
@@ -389,6 +416,8 @@ class Phenoconversion(_Strict):
     )
     source: str
     quote: str
+    # The drugs whose guideline states the rule; empty: every drug the gene's guidelines cover.
+    drugs: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_method(self) -> Phenoconversion:
@@ -438,3 +467,143 @@ class PretestRequirement(_Strict):
 class PretestTable(_Strict):
     source: DataSource
     drugs: dict[str, PretestRequirement]
+
+
+# --- dose algorithms (IWPC warfarin) ---
+
+# The IWPC's categories; the reference category of each (G/G, *1/*1, white) has coefficient 0.
+IwpcVkorc1 = Literal["G/G", "A/G", "A/A", "unknown"]
+IwpcCyp2c9 = Literal["*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3", "unknown"]
+IwpcRace = Literal["white", "asian", "black-or-african-american", "missing-or-mixed"]
+
+
+class AlgorithmSource(_Strict):
+    """Where part of an algorithm was read: the page and a short quote from it."""
+
+    what: str
+    url: str
+    quote: str
+
+
+class PrimarySource(_Strict):
+    citation: str
+    pmid: str = Field(pattern=r"^\d+$")
+    url: str
+    quote: str
+
+
+class PerUnit(_Strict):
+    """Coefficients multiplied by a measurement."""
+
+    age_decades: float
+    height_cm: float
+    weight_kg: float
+
+
+class AlgorithmDrug(_Strict):
+    """A drug an algorithm input counts, with the codes an order may carry."""
+
+    # None only where no source available to us gives one; the drug is then matched by name.
+    rxnorm: str | None = Field(default=None, pattern=r"^\d+$")
+    synonyms: list[str] = Field(default_factory=list)
+    source: str
+
+
+class DrugInput(_Strict):
+    """A yes/no input that is "yes" when the patient takes any of ``drugs``."""
+
+    label: str
+    coefficient: float
+    drugs: dict[str, AlgorithmDrug] = Field(min_length=1)
+
+
+class ExampleInputs(_Strict):
+    """A worked example's inputs in the algorithm's own categories."""
+
+    age_years: float | None = Field(default=None, gt=0)
+    height_cm: float | None = Field(default=None, gt=0)
+    weight_kg: float | None = Field(default=None, gt=0)
+    cyp2c9: IwpcCyp2c9
+    vkorc1: IwpcVkorc1
+    race: IwpcRace | None = None
+    enzyme_inducer: bool | None = None
+    amiodarone: bool | None = None
+
+
+class WorkedExample(_Strict):
+    """A published example the algorithm must reproduce; ``todo`` records one still missing."""
+
+    name: str
+    given: ExampleInputs
+    weekly_mg: float | None = Field(default=None, gt=0)
+    # How many decimals the source printed; the result must agree to that precision.
+    decimals: int = Field(default=1, ge=0, le=4)
+    source: AlgorithmSource | None = None
+    todo: str | None = None
+
+    @model_validator(mode="after")
+    def _published_or_todo(self) -> WorkedExample:
+        if self.todo is not None:
+            return self
+        given = self.given
+        absent = [
+            name
+            for name in ("age_years", "height_cm", "weight_kg", "race")
+            if getattr(given, name) is None
+        ] + [name for name in ("enzyme_inducer", "amiodarone") if getattr(given, name) is None]
+        if self.weekly_mg is None or self.source is None or absent:
+            missing = [
+                n for n, v in (("weekly_mg", self.weekly_mg), ("source", self.source)) if v is None
+            ]
+            raise ValueError(
+                f"the example lacks {', '.join(missing + [f'given.{n}' for n in absent])}; "
+                "give every input, the published weekly_mg and its source, or mark it todo"
+            )
+        return self
+
+
+class DoseAlgorithm(_Strict):
+    """A published dose equation as data: square root of the weekly dose, linear in its inputs."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    drug: str
+    dose_calculation: str
+    # False until a pharmacist has checked every coefficient against the primary source.
+    verified_against_primary: bool
+    source: PrimarySource
+    sources: list[AlgorithmSource] = Field(min_length=1)
+    notes: list[str] = Field(default_factory=list)
+    intercept: float
+    # How age in years becomes the age term: whole decades (floor) or years / 10.
+    age_in_decades: Literal["floor", "divide"]
+    per_unit: PerUnit
+    vkorc1: dict[IwpcVkorc1, float]
+    cyp2c9: dict[IwpcCyp2c9, float]
+    race: dict[IwpcRace, float]
+    enzyme_inducer: DrugInput
+    amiodarone: DrugInput
+    examples: list[WorkedExample] = Field(default_factory=list)
+
+    @field_validator("vkorc1", "cyp2c9", "race")
+    @classmethod
+    def _every_category_has_a_coefficient(
+        cls, value: dict[str, float], info: ValidationInfo
+    ) -> dict[str, float]:
+        categories = {"vkorc1": IwpcVkorc1, "cyp2c9": IwpcCyp2c9, "race": IwpcRace}
+        absent = [c for c in get_args(categories[str(info.field_name)]) if c not in value]
+        if absent:
+            raise ValueError(
+                f"no coefficient for {', '.join(absent)}; "
+                "give every category (0 for the reference category)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _points_to_a_known_calculation(self) -> DoseAlgorithm:
+        if self.dose_calculation not in DOSE_CALCULATIONS:
+            raise ValueError(
+                f"dose_calculation {self.dose_calculation!r} is unknown; "
+                f"use one of: {', '.join(sorted(DOSE_CALCULATIONS))}"
+            )
+        return self

@@ -283,17 +283,21 @@ def _population(
     labels: Mapping[str, Any],
     considerations: str | None,
 ) -> dict[str, Any]:
-    if population in curated:
-        entry = curated[population]
+    entry = curated.get(population, {})
+    # Who the population is, in patient factors the record holds (age …), with its source.
+    applies = {"applies_to": entry["applies_to"]} if "applies_to" in entry else {}
+    if "label" in entry:
         quote = " ".join(entry["quote"].split())
         if considerations and quote not in considerations:
             # The curated label must rest on the guideline's own words for this population.
             raise GenerationError(f"{ident}: population {population!r} quote not found")
-        return {"label": entry["label"], "description": quote}
+        return {"label": entry["label"], "description": quote} | applies
     if population not in labels:
         raise GenerationError(
             f"{ident}: population {population!r} has no label; add it to curation/populations.yaml"
         )
-    entry = labels[population]
-    found = {"label": entry["label"], "description": entry.get("description")}
-    return {k: v for k, v in found.items() if v}
+    found = {
+        "label": labels[population]["label"],
+        "description": labels[population].get("description"),
+    }
+    return {k: v for k, v in found.items() if v} | applies

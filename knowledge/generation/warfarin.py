@@ -294,8 +294,10 @@ def generate_warfarin(shared: Path, curation: Mapping[str, Any]) -> dict[str, An
         diagram = reader.diagram(spec["diagram"])
         box = diagram.find(spec["node"])
         described = reader.footnotes(diagram, box.footnotes)
-        populations[key] = {"label": spec["label"]} | (
-            {"description": described} if described else {}
+        populations[key] = (
+            {"label": spec["label"]}
+            | ({"description": described} if described else {})
+            | ({"applies_to": spec["applies_to"]} if "applies_to" in spec else {})
         )
     recommendations = []
     for rule in curation["rules"]:

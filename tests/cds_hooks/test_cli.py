@@ -38,7 +38,7 @@ def test_knowledge_check_passes_and_lists_every_case() -> None:
     assert result.exit_code == 0, result.output
     assert "ok    cpic-clopidogrel::poor metabolizer is steered to an alternative" in result.output
     assert re.search(
-        r"75 guideline\(s\), 23 gene\(s\), \d{3,} case\(s\), 0 failed$", result.output.rstrip()
+        r"76 guideline\(s\), 23 gene\(s\), \d{3,} case\(s\), 0 failed$", result.output.rstrip()
     )
 
 
