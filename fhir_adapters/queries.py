@@ -1,4 +1,4 @@
-"""The FHIR search that finds a patient's pharmacogenomic results, in every style labs use.
+"""The FHIR searches the service makes: PGx results, and the patient's factors and medications.
 
 One query serves both as the discovery prefetch template and as the live search made when the
 prefetch is missing, so the two always ask for the same data.
@@ -6,7 +6,15 @@ prefetch is missing, so the two always ask for the same data.
 
 from __future__ import annotations
 
-__all__ = ["PGX_OBSERVATION_CODES", "pgx_observation_query"]
+from fhir_adapters.patient_factors import FACTOR_OBSERVATION_CODES
+
+__all__ = [
+    "PGX_OBSERVATION_CODES",
+    "active_medication_queries",
+    "factor_observation_query",
+    "patient_query",
+    "pgx_observation_query",
+]
 
 LOINC = "http://loinc.org"
 GENOMICS_REPORTING_TBD = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
@@ -30,3 +38,25 @@ def pgx_observation_query(patient: str, *, count: int = 100) -> str:
     """``Observation?patient=…&code=…`` for ``patient`` (a value, or a prefetch token)."""
     codes = ",".join(f"{system}|{code}" for system, code in PGX_OBSERVATION_CODES)
     return f"Observation?patient={patient}&code={codes}&_count={count}"
+
+
+def patient_query(patient: str) -> str:
+    """``Patient/…``: the record age, sex and race are read from (a value, or a prefetch token)."""
+    return f"Patient/{patient}"
+
+
+def factor_observation_query(patient: str, *, count: int = 100) -> str:
+    """The Observations ``read_patient_factors`` reads (weight, height, eGFR, pregnancy), newest first."""
+    codes = ",".join(f"{LOINC}|{code}" for code in FACTOR_OBSERVATION_CODES)
+    return f"Observation?patient={patient}&code={codes}&_sort=-date&_count={count}"
+
+
+def active_medication_queries(patient: str, *, count: int = 100) -> tuple[str, str]:
+    """The MedicationRequest and MedicationStatement searches ``active_comedications`` reads.
+
+    Statements are asked for as ``active,intended``, the two statuses the reader counts.
+    """
+    return (
+        f"MedicationRequest?patient={patient}&status=active&_count={count}",
+        f"MedicationStatement?patient={patient}&status=active,intended&_count={count}",
+    )

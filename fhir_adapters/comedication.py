@@ -1,0 +1,133 @@
+"""The drugs a patient currently takes, from MedicationRequest/Order/Statement, as known names."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from fhir_adapters.resources import Resource, iter_resources, reference_of
+from knowledge.patient import Comedication
+
+__all__ = ["ACTIVE_STATEMENT_STATUSES", "ORDER_INTENTS", "active_comedications"]
+
+# MedicationOrder is DSTU2's MedicationRequest. Only "active": an "on-hold" order is paused, and
+# a rule that warns about an inhibitor must not count a drug the patient is not getting now.
+_ORDER_TYPES = frozenset({"MedicationRequest", "MedicationOrder"})
+# Intents that mean the drug is to be given (R4 request-intent), less proposal, directive and
+# option, which do not. DSTU2 MedicationOrder has no intent and is an order.
+ORDER_INTENTS = frozenset(
+    {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
+)
+# R4 statuses that say the patient takes (or is about to take) the drug. R5 replaced them with
+# "recorded"/"draft", which say nothing about taking; such statements are not read.
+ACTIVE_STATEMENT_STATUSES = frozenset({"active", "intended"})
+
+
+def active_comedications(
+    resources: Iterable[Mapping[str, Any]],
+    identify: Callable[[Any], str | None],
+    *,
+    today: datetime.date | None = None,
+) -> list[Comedication]:
+    """One entry per known drug in the current medication resources, first source kept.
+
+    ``resources`` are resources or Bundles; ``identify`` maps a medication CodeableConcept to
+    the knowledge base's drug name. A statement whose effective period ended before ``today``
+    (default: the current UTC date) is not current. Malformed resources are skipped.
+    """
+    today = today or datetime.datetime.now(datetime.UTC).date()
+    flat = [r for item in _iterable(resources) for r in iter_resources(item)]
+    medications = {
+        reference: r
+        for r in flat
+        if r.get("resourceType") == "Medication" and (reference := reference_of(r))
+    }
+    found: dict[str, Comedication] = {}
+    for resource in flat:
+        status = _current_status(resource, today)
+        if status is None:
+            continue
+        drug = identify(_medication_concept(resource, medications))
+        if drug is not None and drug not in found:
+            name = reference_of(resource) or str(resource["resourceType"])
+            found[drug] = Comedication(drug, f"{name} ({status})")
+    return list(found.values())
+
+
+def _iterable(resources: Any) -> Iterable[Any]:
+    if isinstance(resources, Mapping):
+        return (resources,)
+    try:
+        return list(resources)
+    except TypeError:
+        return ()
+
+
+def _current_status(resource: Resource, today: datetime.date) -> str | None:
+    """The resource's status when it says the drug is current, else ``None``."""
+    kind = resource.get("resourceType")
+    status = resource.get("status")
+    if not isinstance(status, str):
+        return None
+    if kind in _ORDER_TYPES:
+        intent = resource.get("intent")
+        if status != "active" or resource.get("doNotPerform") is True:
+            return None
+        if intent is not None and (not isinstance(intent, str) or intent not in ORDER_INTENTS):
+            return None
+        return status
+    if kind == "MedicationStatement":
+        if status not in ACTIVE_STATEMENT_STATUSES:
+            return None
+        # DSTU2 wasNotTaken and STU3 taken = "n" record that the drug is not being taken.
+        if resource.get("wasNotTaken") is True or resource.get("taken") == "n":
+            return None
+        if _ended(resource.get("effectivePeriod"), today):
+            return None
+        return status
+    return None
+
+
+def _ended(period: Any, today: datetime.date) -> bool:
+    if not isinstance(period, Mapping):
+        return False
+    end = period.get("end")
+    if not isinstance(end, str) or len(end) < 10:
+        return False
+    try:
+        return datetime.date.fromisoformat(end[:10]) < today
+    except ValueError:
+        return False
+
+
+def _medication_concept(resource: Resource, medications: Mapping[str, Resource]) -> Any:
+    """The drug's CodeableConcept: inline, R5 CodeableReference, or behind a reference.
+
+    A reference is followed to a contained Medication (``#id``) or one among ``medications``
+    (``Medication/id``, also at the end of an absolute URL); failing both, its ``display`` is
+    read as the drug's text. Mirrors ``medication._medication_concept`` for draft orders.
+    """
+    if resource.get("medicationCodeableConcept") is not None:
+        return resource["medicationCodeableConcept"]
+    pointer = resource.get("medicationReference")
+    r5 = resource.get("medication")
+    if isinstance(r5, Mapping):
+        if r5.get("concept") is not None:
+            return r5["concept"]
+        pointer = r5.get("reference")
+    if not isinstance(pointer, Mapping):
+        return None
+    target = pointer.get("reference")
+    medication: Any = None
+    if isinstance(target, str) and target.startswith("#"):
+        contained = resource.get("contained")
+        for candidate in contained if isinstance(contained, list) else ():
+            if isinstance(candidate, Mapping) and candidate.get("id") == target[1:]:
+                medication = candidate
+    elif isinstance(target, str):
+        medication = medications.get("/".join(target.split("/")[-2:]))
+    if isinstance(medication, Mapping) and medication.get("code") is not None:
+        return medication["code"]
+    display = pointer.get("display")
+    return {"text": display} if isinstance(display, str) else None
