@@ -3,6 +3,7 @@
 One sample: ``pgx-cds vcf2fhir IN.vcf --patient-id P [-o bundle.json] [--report r.html]``.
 Many (several files, or a multi-sample VCF): ``--patient-map`` says which patient each sample is,
 ``-o`` and ``--report`` name folders, a progress bar runs, and a summary table ends the run.
+``--report-url`` says where the report will be published (``{sample}`` for each sample's).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import click
 
@@ -26,6 +29,9 @@ __all__ = ["vcf2fhir"]
 
 # The bearer token for --post comes from the environment, never the command line (shell history).
 TOKEN_VARIABLE = "PGX_CDS_FHIR_TOKEN"
+# Replaced by each sample's name (URL-encoded) in --report-url.
+SAMPLE_PLACEHOLDER = "{sample}"
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 
 @dataclass(slots=True)
@@ -56,6 +62,22 @@ def _read_patient_map(path: Path) -> dict[str, str]:
                 )
             found[row[0].strip()] = row[1].strip()
     return found
+
+
+def _check_report_url(_ctx: click.Context, _param: click.Parameter, url: str | None) -> str | None:
+    if url is not None and not _HTTP_URL.match(url.replace(SAMPLE_PLACEHOLDER, "sample")):
+        raise click.BadParameter(
+            f"{url!r} is not an absolute http(s) URL. Give the address the report is published "
+            "at, e.g. https://reports.example.org/pgx/{sample}.html"
+        )
+    return url
+
+
+def _report_url(template: str | None, sample: str) -> str | None:
+    """The report's URL for ``sample``: the placeholder filled in, URL-encoded."""
+    if template is None:
+        return None
+    return template.replace(SAMPLE_PLACEHOLDER, quote(sample, safe=""))
 
 
 def _post(base: str, bundle: dict[str, Any]) -> str:
@@ -94,6 +116,7 @@ def _handle(
     *,
     bundle_path: Path | None,
     report_path: Path | None,
+    report_url: str | None,
     post: str | None,
     issued: str,
 ) -> _Outcome:
@@ -104,7 +127,7 @@ def _handle(
     outcome.called = sum(1 for g in calls.genes if g.called and len(g.diplotypes) <= 1)
     outcome.ambiguous = sum(1 for g in calls.genes if len(g.diplotypes) > 1)
     outcome.not_called = sum(1 for g in calls.genes if not g.called)
-    bundle = build_bundle(calls, patient_id, issued=issued)
+    bundle = build_bundle(calls, patient_id, issued=issued, report_url=report_url)
     text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if bundle_path is None:
         click.echo(text, nl=False)
@@ -170,6 +193,15 @@ def _summary(outcomes: list[_Outcome]) -> str:
     type=click.Path(path_type=Path),
     help="Printable HTML report file (one sample) or folder (several samples).",
 )
+@click.option(
+    "--report-url",
+    metavar="URL",
+    callback=_check_report_url,
+    help=(
+        "Where the --report HTML will be published; the genomic report links it "
+        "(presentedForm). With several samples include {sample}."
+    ),
+)
 def vcf2fhir(
     inputs: tuple[Path, ...],
     patient_id: str | None,
@@ -179,6 +211,7 @@ def vcf2fhir(
     output: Path | None,
     post: str | None,
     report: Path | None,
+    report_url: str | None,
 ) -> None:
     """Call star alleles in germline VCFs and write FHIR Genomics Reporting results.
 
@@ -211,6 +244,7 @@ def vcf2fhir(
                 kb,
                 bundle_path=output,
                 report_path=report,
+                report_url=_report_url(report_url, calls.sample),
                 post=post,
                 issued=issued,
             )
@@ -233,6 +267,20 @@ def vcf2fhir(
         raise click.UsageError(
             f"no patient for sample(s) {', '.join(missing[:5])}: add them to --patient-map."
         )
+    # One URL for two samples would link a patient's results to another patient's report.
+    if report_url is not None and SAMPLE_PLACEHOLDER not in report_url:
+        raise click.UsageError(
+            f"{len(samples)} samples need a report URL each: put {SAMPLE_PLACEHOLDER} in "
+            "--report-url, e.g. https://reports.example.org/pgx/{sample}.html"
+        )
+    repeated = sorted(
+        {c.sample for c in samples if [s.sample for s in samples].count(c.sample) > 1}
+    )
+    if report_url is not None and repeated:
+        raise click.UsageError(
+            f"sample {repeated[0]} is in several inputs, so --report-url would give them one "
+            "report URL: run those inputs separately."
+        )
     stems = [f"{Path(c.input_name).name.split('.')[0]}.{c.sample}" for c in samples]
     clashing = sorted({stem for stem in stems if stems.count(stem) > 1})
     if clashing:
@@ -254,6 +302,7 @@ def vcf2fhir(
                         kb,
                         bundle_path=(output or Path(".")) / f"{stem}.bundle.json",
                         report_path=report / f"{stem}.report.html" if report else None,
+                        report_url=_report_url(report_url, calls.sample),
                         post=post,
                         issued=issued,
                     )

@@ -21,9 +21,11 @@ from typing import Any
 from fhir_adapters.phenotypes import LOINC_PHENOTYPE_ANSWERS
 from fhir_adapters.vcf.calls import SampleCalls, SampleGeneCall, VariantGenotype
 
-__all__ = ["IDENTIFIER_SYSTEM", "build_bundle"]
+__all__ = ["IDENTIFIER_SYSTEM", "REPORT_TITLE", "build_bundle"]
 
 IDENTIFIER_SYSTEM = "urn:pgx-cds-hooks:vcf2fhir"
+# The title of the report's presentedForm; the patient-view card links it by this name.
+REPORT_TITLE = "Pharmacogenomic report"
 
 _PROFILE = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
 _LOINC = "http://loinc.org"
@@ -75,18 +77,26 @@ _GRCH38 = {
     "21": "NC_000021.9", "22": "NC_000022.11", "X": "NC_000023.11", "Y": "NC_000024.10",
 }  # fmt: skip
 _LISTED = 10  # missing positions named in a note before "and N more"
+# What an EHR can open from a link: absolute http(s), no spaces (FHIR url has none).
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 
-def build_bundle(calls: SampleCalls, patient_id: str, *, issued: str) -> dict[str, Any]:
+def build_bundle(
+    calls: SampleCalls, patient_id: str, *, issued: str, report_url: str | None = None
+) -> dict[str, Any]:
     """A transaction Bundle of ``calls`` for ``Patient/<patient_id>``, reported at ``issued``.
 
     ``issued`` (a FHIR instant, ``2025-01-31T09:00:00Z``) is the only input that may differ
-    between two builds of the same calls without changing any identifier.
+    between two builds of the same calls without changing any identifier. ``report_url``, where
+    the printable HTML report is published, becomes the DiagnosticReport's ``presentedForm``; it
+    is part of that report's identifier, so a report posted without it is not mistaken for it.
     """
     if not _INSTANT.match(issued):
         raise ValueError(f"issued {issued!r} is not a FHIR instant (2025-01-31T09:00:00Z)")
     if not patient_id:
         raise ValueError("patient_id is empty")
+    if report_url is not None and not _HTTP_URL.match(report_url):
+        raise ValueError(f"report_url {report_url!r} is not an absolute http(s) URL")
     writer = _Writer(calls, patient_id, issued)
     summary = [
         f"Sample {calls.sample} of {calls.input_name} (SHA-256 {calls.input_sha256[:12]}…): "
@@ -99,6 +109,11 @@ def build_bundle(calls: SampleCalls, patient_id: str, *, issued: str) -> dict[st
     summary += [f"Warning: {w}" for w in calls.warnings]
     conclusion = "\n".join(summary)
     results = [{"reference": entry["fullUrl"]} for entry in writer.entries]
+    presented = (
+        {"presentedForm": [{"contentType": "text/html", "url": report_url, "title": REPORT_TITLE}]}
+        if report_url is not None
+        else {}
+    )
     writer.add(
         {
             "resourceType": "DiagnosticReport",
@@ -113,10 +128,12 @@ def build_bundle(calls: SampleCalls, patient_id: str, *, issued: str) -> dict[st
             **writer.about(),
             "result": results,
             "conclusion": conclusion,
+            **presented,
         },
         "report",
         conclusion,
         *(entry["resource"]["identifier"][0]["value"] for entry in writer.entries),
+        *([f"presented at {report_url}"] if report_url is not None else []),
     )
     return {"resourceType": "Bundle", "type": "transaction", "entry": writer.entries}
 
