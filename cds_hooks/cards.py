@@ -11,7 +11,11 @@ from typing import Any
 from fhir_adapters import DraftMedication
 from fhir_adapters.medication import RXNORM
 from knowledge import Evaluation, GeneCall, KnowledgeBase, indicator_for
+from knowledge.evaluate import conditions_of
+from knowledge.patient import PatientFactors
+from knowledge.patient_conditions import describe, missing_labels
 from knowledge.schema import DoseAdjustment, Recommendation
+from knowledge.warfarin_dose import calculate, format_dose, warfarin_inputs
 
 __all__ = ["KNOWLEDGE_VERSION", "MAX_SUMMARY", "build_card", "summary_for"]
 
@@ -61,10 +65,12 @@ def build_card(
     hook_instance: str,
     *,
     review_notes: Sequence[str] = (),
+    context_notes: Sequence[str] = (),
 ) -> dict[str, Any] | None:
     """The card for one draft order and one guideline, or ``None`` when nothing is actionable.
 
-    ``review_notes`` (e.g. a lab phenotype that differs from the CPIC call) go into the detail.
+    ``review_notes`` (e.g. a lab phenotype that differs from the CPIC call) go into the detail;
+    ``context_notes`` say which patient details could not be read, when the card needed them.
     """
     actionable = evaluation.actionable
     lead = evaluation.lead
@@ -88,7 +94,7 @@ def build_card(
         "uuid": str(card_id),
         "summary": summary_for(evaluation.drug, evaluation.calls, lead, guideline.source),
         "indicator": indicator_for(lead),
-        "detail": _detail(evaluation, kb, review_notes),
+        "detail": _detail(evaluation, kb, review_notes, context_notes),
         "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
         "overrideReasons": [
             {"system": NON_ADHERENCE, "code": code, "display": display}
@@ -152,10 +158,36 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _detail(evaluation: Evaluation, kb: KnowledgeBase, review_notes: Sequence[str] = ()) -> str:
+def _detail(
+    evaluation: Evaluation,
+    kb: KnowledgeBase,
+    review_notes: Sequence[str] = (),
+    context_notes: Sequence[str] = (),
+) -> str:
     guideline = evaluation.guideline
     lines = []
     for call in evaluation.calls:
+        conversion = call.conversion
+        if conversion is not None:
+            drugs = ", ".join(
+                f"{d} ({strength} inhibitor)" for d, strength, _ in conversion.inhibitors
+            )
+            if conversion.applied:
+                score = (
+                    f", activity score {conversion.genotype_activity_score}"
+                    if conversion.genotype_activity_score
+                    else ""
+                )
+                lines.append(
+                    f"**{call.gene} phenotype adjusted for {drugs}**: the genotype predicts "
+                    f"{conversion.genotype_phenotype}{score}; with the inhibitor the advice "
+                    f"below is for **{call.phenotype}** (phenoconversion; {conversion.basis})."
+                )
+            else:
+                lines.append(
+                    f"*Note*: the patient takes {drugs}; {call.gene} activity may be lower than "
+                    f"the genotype predicts ({conversion.basis})."
+                )
         if call.phenotype is None:
             if call.alleles and call.gene in evaluation.allele_only:
                 # CYP4F2, rs12777823: CPIC gives no phenotype; the flowchart asks what is carried.
@@ -199,6 +231,11 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase, review_notes: Sequence[st
     else:
         for rec in evaluation.recommendations:
             lines.append(f"**Recommendation ({rec.strength}):** {rec.recommendation}")
+    lines.extend(_patient_lines(evaluation))
+    dose = _warfarin_dose(evaluation, kb)
+    if dose:
+        lines.append("")
+        lines.extend(dose)
     # The guideline's considerations, in table order, each once (several phenotypes share one text).
     notes = list(
         dict.fromkeys(
@@ -213,6 +250,9 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase, review_notes: Sequence[st
     if review_notes:
         lines.append("")
         lines.extend(f"*Note*: {note}" for note in review_notes)
+    if context_notes and (evaluation.undecided or dose):
+        lines.append("")
+        lines.extend(f"*Not available*: {note}." for note in context_notes)
     lines.append("")
     tables = ", ".join(
         f"{c.gene} {kb.genes[c.gene].source.version}"
@@ -224,6 +264,66 @@ def _detail(evaluation: Evaluation, kb: KnowledgeBase, review_notes: Sequence[st
         f"({guideline.data.name}); phenotypes from the CPIC diplotype tables ({tables})."
     )
     return "\n".join(lines).strip()
+
+
+def _patient_lines(evaluation: Evaluation) -> list[str]:
+    """For rows the record could not decide: whom they are for, and what the record lacks."""
+    guideline = evaluation.guideline
+    groups: dict[str, None] = {}
+    missing: dict[str, None] = {}
+    for rec in evaluation.recommendations:
+        lacking = evaluation.undecided.get(rec.id)
+        if not lacking:
+            continue
+        missing.update(dict.fromkeys(lacking))
+        who = "; ".join(describe(c) for c in conditions_of(guideline, rec))
+        name = (
+            guideline.populations[rec.population].label
+            if rec.population in guideline.populations
+            else f'"{_cell(rec.recommendation)[:60]}..."'
+        )
+        groups[f"{name} ({who})"] = None
+    if not groups:
+        return []
+    return [
+        "",
+        f"*Check*: the record does not state the patient's {missing_labels(missing)}, so these "
+        f"rows could not be ruled out: {'; '.join(groups)}.",
+    ]
+
+
+def _warfarin_dose(evaluation: Evaluation, kb: KnowledgeBase) -> list[str]:
+    """The IWPC pharmacogenetic dose, with every input used and every input missing named."""
+    wanted = {r.dose_calculation for r in evaluation.recommendations if r.dose_calculation}
+    lines = []
+    for calculation in sorted(wanted):
+        algorithm = kb.dose_algorithms.get(calculation)
+        if algorithm is None:
+            continue
+        calls = {c.gene: c for c in evaluation.calls}
+        inputs = warfarin_inputs(
+            algorithm,
+            evaluation.patient or PatientFactors(),
+            evaluation.comedications,
+            calls.get("CYP2C9"),
+            calls.get("VKORC1"),
+        )
+        dose = calculate(algorithm, inputs)
+        used = "; ".join(f"{label} {value}" for label, value in dose.inputs_used)
+        if dose.weekly_mg is not None:
+            lines.append(
+                f"**Calculated starting maintenance dose ({algorithm.name})**: "
+                f"{format_dose(dose)}, before the adjustments above. Inputs: {used}."
+            )
+        else:
+            missing = ", ".join(dose.missing) or "inputs outside the equation's range"
+            lines.append(
+                f"**{algorithm.name}**: no dose calculated; not on file: {missing}. "
+                f"Inputs read: {used}."
+            )
+        lines.extend(f"- {note}" for note in dose.notes)
+        lines.append(f"- Source: {dose.source.rstrip('.')}.")
+    return lines
 
 
 def _links(evaluation: Evaluation) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Largest hook or feedback body accepted, in bytes.
     max_request_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Site settings (pre-test alerts, orderable test codes): a YAML file; None: the bundled
+    # defaults (cds_hooks/site_defaults.yaml).
+    site_config: Path | None = None
+    # Where shown and overridden cards are remembered: empty for this process only, or a Redis
+    # URL (redis://host:6379/0) so that every replica agrees.
+    alert_memory_url: str | None = None
+    # Key of the HMAC that turns patient ids into memory keys; set one per deployment (shared by
+    # its replicas) so the Redis contents cannot be matched back to patients.
+    alert_memory_secret: SecretStr = SecretStr("pgx-cds-hooks-default-key")
+    # Seconds a card shown at order-select is held back at order-sign for the same draft
+    # (unchanged card only); 0 shows it again.
+    repeat_after_select_window: float = Field(default=3600.0, ge=0)
+    # Seconds an overridden card stays quiet for the same patient and drug (unchanged card only).
+    quiet_after_override_window: float = Field(default=86_400.0, ge=0)
 
     @field_validator("rxnav_url", mode="before")
     @classmethod

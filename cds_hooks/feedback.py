@@ -75,6 +75,11 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
         raise ServiceUnavailable(
             "the feedback store is unavailable; send the feedback again"
         ) from exc
+    repeats = service_state().repeats
+    for item in items:
+        if item.outcome == "overridden":
+            # The same card stays quiet for this patient and drug for a while (repeat_guard).
+            repeats.overridden(item.card)
     log.info(
         "feedback recorded",
         extra={

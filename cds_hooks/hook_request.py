@@ -81,7 +81,10 @@ def parse_hook_request(payload: Any, service: ServiceDefinition) -> HookRequest:
             f"token_type must be 'Bearer', not {body.fhirAuthorization.token_type!r}",
             "fhirAuthorization.token_type",
         )
-    orders = getattr(body.context, service.orders_field)
+    if service.orders_field is None:
+        orders: dict[str, Any] | None = {"resourceType": "Bundle", "entry": []}
+    else:
+        orders = getattr(body.context, service.orders_field)
     expression = f"context.{service.orders_field}"
     if orders is None:
         raise BadHookRequest(f"{expression} is required for the {service.hook} hook", expression)

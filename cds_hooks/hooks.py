@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from cds_hooks.cards import build_card
 from cds_hooks.errors import BadHookRequest, UnknownService
-from cds_hooks.hook_request import parse_hook_request
+from cds_hooks.hook_request import HookRequest, parse_hook_request
+from cds_hooks.patient_context import PatientContext
 from cds_hooks.patient_data import genomic_results
+from cds_hooks.patient_summary import patient_summary_card
+from cds_hooks.pretest_card import pretest_card
 from cds_hooks.result_review import conflict_card, discrepancy_notes
-from cds_hooks.services import SERVICES
-from cds_hooks.state import service_state
-from fhir_adapters import draft_medications
-from knowledge import evaluate
+from cds_hooks.services import REPORT_KEYS, SERVICES
+from cds_hooks.site_config import indicator_for as pretest_indicator
+from cds_hooks.site_config import orderable_for
+from cds_hooks.state import ServiceState, service_state
+from fhir_adapters import DraftMedication, GenotypeReadout, draft_medications
+from fhir_adapters.reports import report_links
+from knowledge import KnowledgeBase, evaluate
+from knowledge.evaluate import conditions_of
 
 __all__ = ["bp"]
 
@@ -39,6 +46,8 @@ def call_service(service_id: str) -> Response:
 
     state = service_state()
     kb = state.knowledge.current  # once: a reload mid-request must not mix two versions
+    if service.hook == "patient-view":
+        return _patient_view(hook_request, state, kb)
     orders = draft_medications(
         hook_request.orders, kb, hook_request.selections, resolver=state.rxnav
     )
@@ -53,8 +62,8 @@ def call_service(service_id: str) -> Response:
                     "codes": list(order.codes),
                 },
             )
-    relevant = [o for o in orders if o.drug is not None and o.drug in kb.guidelines_by_drug]
-    cards: list[dict[str, Any]] = []
+    relevant = [o for o in orders if o.drug is not None and _checked(kb, state, o.drug)]
+    cards: list[tuple[str, str, dict[str, Any]]] = []
     # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
     if relevant:
         readout, origin = genomic_results(hook_request, state, kb)
@@ -62,37 +71,147 @@ def call_service(service_id: str) -> Response:
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
-        conflicted = {conflict.gene: conflict for conflict in readout.conflicts}
+        # Every draft of this call counts as something the patient is about to take.
+        drafts = [o for o in draft_medications(hook_request.orders, kb, None, resolver=state.rxnav)]
+        context = PatientContext(hook_request, state, kb, drafts, resolver=state.rxnav)
         for order in relevant:
             assert order.drug is not None
-            for evaluation in evaluate(kb, order.drug, readout.results):
-                guideline = evaluation.guideline
-                involved = [
-                    conflicted[locus]
-                    for locus in (*guideline.genes, *guideline.variants)
-                    if locus in conflicted
-                ]
-                if involved:
-                    # Results that disagree are never settled by us: say so, ask to confirm.
-                    cards.append(
-                        conflict_card(
-                            order,
-                            evaluation,
-                            involved,
-                            readout.results,
-                            kb,
-                            hook_request.hook_instance,
-                        )
-                    )
-                    continue
-                card = build_card(
-                    order,
-                    evaluation,
-                    kb,
-                    hook_request.hook_instance,
-                    review_notes=discrepancy_notes(evaluation, readout.discrepancies),
+            key = order.reference or order.drug
+            cards += [
+                (key, order.drug, card)
+                for card in order_cards(
+                    order, order.drug, readout, context, hook_request, state, kb
                 )
-                if card is not None:
-                    cards.append(card)
-    g.pgx_call.update(orders=len(orders), cards=len(cards))
-    return jsonify({"cards": cards})
+            ]
+    shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
+    g.pgx_call.update(orders=len(orders), cards=len(shown), repeats_held=len(cards) - len(shown))
+    return jsonify({"cards": shown})
+
+
+def _checked(kb: KnowledgeBase, state: ServiceState, drug: str) -> bool:
+    """Whether any guideline, or an enabled pre-test alert, covers ``drug``."""
+    if drug in kb.guidelines_by_drug:
+        return True
+    requirement = kb.pretest.drugs.get(drug) if kb.pretest is not None else None
+    return requirement is not None and pretest_indicator(state.site, drug, requirement) is not None
+
+
+def order_cards(
+    order: DraftMedication,
+    drug: str,
+    readout: GenotypeReadout,
+    context: PatientContext,
+    hook_request: HookRequest,
+    state: ServiceState,
+    kb: KnowledgeBase,
+) -> list[dict[str, Any]]:
+    """Every card for one draft order: pre-test, then one per guideline that has advice."""
+    found = []
+    pretest = _pretest(order, drug, readout, hook_request, state, kb)
+    if pretest is not None:
+        found.append(pretest)
+    guidelines = kb.guidelines_by_drug.get(drug, ())
+    if not guidelines:
+        return found
+    needs = _needs(kb, drug)
+    factors = context.factors if needs.factors else None
+    taking = context.comedications(fetch=needs.medications)
+    conflicted = {conflict.gene: conflict for conflict in readout.conflicts}
+    for evaluation in evaluate(kb, drug, readout.results, patient=factors, comedications=taking):
+        guideline = evaluation.guideline
+        involved = [
+            conflicted[locus]
+            for locus in (*guideline.genes, *guideline.variants)
+            if locus in conflicted
+        ]
+        if involved:
+            # Results that disagree are never settled by us: say so, ask to confirm.
+            found.append(
+                conflict_card(
+                    order, evaluation, involved, readout.results, kb, hook_request.hook_instance
+                )
+            )
+            continue
+        card = build_card(
+            order,
+            evaluation,
+            kb,
+            hook_request.hook_instance,
+            review_notes=discrepancy_notes(evaluation, readout.discrepancies),
+            context_notes=context.unavailable,
+        )
+        if card is not None:
+            found.append(card)
+    return found
+
+
+def _pretest(
+    order: DraftMedication,
+    drug: str,
+    readout: GenotypeReadout,
+    hook_request: HookRequest,
+    state: ServiceState,
+    kb: KnowledgeBase,
+) -> dict[str, Any] | None:
+    """The "test before use" card when the label asks for a result that is not on file."""
+    requirement = kb.pretest.drugs.get(drug) if kb.pretest is not None else None
+    if requirement is None:
+        return None
+    indicator = pretest_indicator(state.site, drug, requirement)
+    conflicted = {c.gene for c in readout.conflicts}
+    missing = [
+        gene for gene in requirement.genes if gene not in readout.results and gene not in conflicted
+    ]
+    if indicator is None or not missing:
+        return None
+    return pretest_card(
+        drug=drug,
+        order_reference=order.reference,
+        requirement=requirement,
+        missing_genes=missing,
+        indicator=indicator,
+        orderable=orderable_for(state.site, requirement),
+        patient_id=hook_request.patient_id,
+        kb_version=kb.version,
+        hook_instance=hook_request.hook_instance,
+    )
+
+
+class _Needs(NamedTuple):
+    factors: bool
+    medications: bool
+
+
+def _needs(kb: KnowledgeBase, drug: str) -> _Needs:
+    """Whether the drug's rules need patient factors, and the medication list fetched.
+
+    A prefetched medication list is always read (an inhibitor is then named on the card); it is
+    fetched only when a rule converts the phenotype or a dose algorithm reads the drugs.
+    """
+    guidelines = kb.guidelines_by_drug.get(drug, ())
+    rows = [(g, rec) for g in guidelines for rec in g.recommendations if rec.drug == drug]
+    factors = any(conditions_of(g, rec) or rec.dose_calculation for g, rec in rows)
+    converting = False
+    for guideline in guidelines:
+        for gene in guideline.genes:
+            table = kb.inhibitors.get(gene)
+            rule = table.phenoconversion if table is not None else None
+            if rule is not None and (not rule.drugs or drug in rule.drugs):
+                converting = True
+    medications = converting or any(rec.dose_calculation for _, rec in rows)
+    return _Needs(factors, medications)
+
+
+def _patient_view(hook_request: HookRequest, state: ServiceState, kb: KnowledgeBase) -> Response:
+    readout, origin = genomic_results(hook_request, state, kb)
+    g.pgx_call.update(data_source=origin)
+    reports = PatientContext(hook_request, state, kb, []).read(REPORT_KEYS, "reports")
+    card = patient_summary_card(
+        readout,
+        kb,
+        report_links(reports, hook_request.fhir_server),
+        hook_request.hook_instance,
+        f"Patient/{hook_request.patient_id}",
+    )
+    g.pgx_call.update(cards=0 if card is None else 1)
+    return jsonify({"cards": [] if card is None else [card]})

@@ -21,7 +21,7 @@ from fhir_adapters import (
 )
 from knowledge import KnowledgeBase
 
-__all__ = ["genomic_results"]
+__all__ = ["fhir_client", "genomic_results"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def genomic_results(
         )
     query = template.replace("{{context.patientId}}", quote(request.patient_id, safe=""))
     try:
-        bundles = _client(request, state).search(query)
+        bundles = fhir_client(request, state).search(query)
     except FhirError as exc:
         raise PreconditionFailed(
             f"the patient's genomic results were not prefetched and could not be read from "
@@ -87,7 +87,7 @@ def _remaining_pages(value: Any, request: HookRequest, state: ServiceState) -> l
     if not isinstance(next_url, str):
         return []
     try:
-        bundles = _client(request, state).search(next_url)
+        bundles = fhir_client(request, state).search(next_url)
     except FhirError as exc:
         # The first page is in hand; a missing tail is logged, not fatal.
         log.warning("could not follow prefetch pagination: %s", exc)
@@ -95,7 +95,8 @@ def _remaining_pages(value: Any, request: HookRequest, state: ServiceState) -> l
     return [r for bundle in bundles for r in iter_resources(bundle)]
 
 
-def _client(request: HookRequest, state: ServiceState) -> FhirClient:
+def fhir_client(request: HookRequest, state: ServiceState) -> FhirClient:
+    """A client for the EHR's FHIR server with the call's token and the service's limits."""
     assert request.fhir_server is not None
     settings = state.settings
     return FhirClient(

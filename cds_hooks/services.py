@@ -7,20 +7,47 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from fhir_adapters.queries import pgx_observation_query
+from fhir_adapters.queries import (
+    active_medication_queries,
+    factor_observation_query,
+    patient_query,
+    pgx_observation_query,
+)
 
-__all__ = ["GENOMIC_RESULTS_KEY", "SERVICES", "ServiceDefinition"]
+__all__ = [
+    "GENOMIC_RESULTS_KEY",
+    "MEDICATION_KEYS",
+    "PATIENT_FACTOR_KEYS",
+    "REPORT_KEYS",
+    "SERVICES",
+    "ServiceDefinition",
+]
 
+_PATIENT = "{{context.patientId}}"
 # The one prefetch key the service cannot work without: the patient's PGx Observations.
 GENOMIC_RESULTS_KEY = "pgxResults"
-GENOMIC_RESULTS_QUERY = pgx_observation_query("{{context.patientId}}")
+GENOMIC_RESULTS_QUERY = pgx_observation_query(_PATIENT)
+# Optional: read only when an order's rules need them (age, weight, eGFR …; inhibitors taken).
+PATIENT_FACTOR_KEYS: Mapping[str, str] = MappingProxyType(
+    {"patient": patient_query(_PATIENT), "pgxFactors": factor_observation_query(_PATIENT)}
+)
+# patient-view links the printable report (vcf2fhir --report-url) of the genomic report.
+REPORT_KEYS: Mapping[str, str] = MappingProxyType(
+    {"pgxReports": f"DiagnosticReport?patient={_PATIENT}&code=http://loinc.org|51969-4"}
+)
+_REQUESTS, _STATEMENTS = active_medication_queries(_PATIENT)
+MEDICATION_KEYS: Mapping[str, str] = MappingProxyType(
+    {"activeMedicationRequests": _REQUESTS, "activeMedicationStatements": _STATEMENTS}
+)
 
 _USAGE = (
     "Needs the patient's pharmacogenomic Observations (genotype LOINC 84413-4, haplotypes, "
     "variants and therapeutic implications; docs/fhir-input.md), either prefetched under "
     "'pgxResults' or readable on the EHR's FHIR server with the access token sent in "
     "fhirAuthorization (scope patient/Observation.read). Without either the service answers 412. "
-    "Draft MedicationRequests should carry an RxNorm code or a drug name."
+    "Draft MedicationRequests should carry an RxNorm code or a drug name. Optional prefetch: "
+    "the Patient (age, sex, race), weight/height/eGFR/pregnancy Observations (pgxFactors) and "
+    "active medications (inhibitors that change the phenotype); fetched when needed otherwise."
 )
 
 
@@ -30,8 +57,9 @@ class ServiceDefinition:
     hook: str
     title: str
     description: str
-    # Hook context field that holds the orders: draftOrders, or medications on the legacy hook.
-    orders_field: str
+    # Hook context field that holds the orders: draftOrders, or medications on the legacy hook;
+    # None for patient-view, which has none.
+    orders_field: str | None
     prefetch: Mapping[str, str]
 
     def to_json(self) -> dict[str, Any]:
@@ -45,7 +73,9 @@ class ServiceDefinition:
         }
 
 
-_PREFETCH = MappingProxyType({GENOMIC_RESULTS_KEY: GENOMIC_RESULTS_QUERY})
+_PREFETCH = MappingProxyType(
+    {GENOMIC_RESULTS_KEY: GENOMIC_RESULTS_QUERY, **PATIENT_FACTOR_KEYS, **MEDICATION_KEYS}
+)
 
 SERVICES: Mapping[str, ServiceDefinition] = MappingProxyType(
     {
@@ -83,6 +113,20 @@ SERVICES: Mapping[str, ServiceDefinition] = MappingProxyType(
                 ),
                 orders_field="medications",
                 prefetch=_PREFETCH,
+            ),
+            ServiceDefinition(
+                id="pgx-patient-view",
+                hook="patient-view",
+                title="Pharmacogenomic results summary",
+                description=(
+                    "When a patient's chart is opened, summarizes the pharmacogenomic results on "
+                    "file that change drug therapy (gene, result, phenotype, drugs affected), with "
+                    "a link to the printable report where one exists."
+                ),
+                orders_field=None,
+                prefetch=MappingProxyType(
+                    {GENOMIC_RESULTS_KEY: GENOMIC_RESULTS_QUERY, **REPORT_KEYS}
+                ),
             ),
         )
     }

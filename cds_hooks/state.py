@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 import requests
 from flask import current_app
 
+from cds_hooks.alert_memory import open_alert_memory
 from cds_hooks.config import Settings
 from cds_hooks.feedback_store import FeedbackStore
 from cds_hooks.knowledge_reload import KnowledgeHolder
+from cds_hooks.repeat_guard import RepeatGuard
+from cds_hooks.site_config import SiteConfig, check_against, load_site_config
 from fhir_adapters import IngredientResolver, RxNavClient
 
 __all__ = ["ServiceState", "rxnav_client", "service_state"]
@@ -27,9 +30,23 @@ class ServiceState:
     http: requests.Session
     # Product code -> ingredients, built once from the settings; None when PGX_CDS_RXNAV_URL=off.
     rxnav: IngredientResolver | None = field(init=False)
+    # Pre-test alert levels and orderable codes (PGX_CDS_SITE_CONFIG), checked at start-up.
+    site: SiteConfig = field(init=False)
+    # What was shown and overridden, so that unchanged cards are not repeated.
+    repeats: RepeatGuard = field(init=False)
 
     def __post_init__(self) -> None:
         self.rxnav = rxnav_client(self.settings)
+        self.site = load_site_config(self.settings.site_config)
+        pretest = self.knowledge.current.pretest
+        if pretest is not None:
+            check_against(self.site, pretest)
+        self.repeats = RepeatGuard(
+            open_alert_memory(self.settings.alert_memory_url),
+            secret=self.settings.alert_memory_secret.get_secret_value().encode(),
+            select_window=self.settings.repeat_after_select_window,
+            override_window=self.settings.quiet_after_override_window,
+        )
 
 
 def rxnav_client(settings: Settings) -> RxNavClient | None:

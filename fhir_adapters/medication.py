@@ -78,14 +78,20 @@ def draft_medications(
 
 
 def identify_drug(
-    concept: Any, kb: KnowledgeBase, resolver: IngredientResolver | None = None
+    concept: Any,
+    kb: KnowledgeBase,
+    resolver: IngredientResolver | None = None,
+    *,
+    substances: bool = False,
 ) -> str | None:
     """The knowledge base's name for the drug in ``concept``, or ``None`` if it names none we know.
 
     In order: an RxNorm coding that is the ingredient code of a drug we know; else, with a
     ``resolver``, the ingredients of the RxNorm codings (products such as "Plavix 75 MG Oral
     Tablet"); else the drug's name or synonym as a word in the text or a coding's display.
+    ``substances``: also recognise drugs known only as co-medications (a medication list).
     """
+    by_rxnorm = kb.substances_by_rxnorm if substances else kb.drugs_by_rxnorm
     if not isinstance(concept, Mapping):
         return None
     found = codings(concept)
@@ -93,10 +99,10 @@ def identify_drug(
         str(c.get("code")) for c in found if c.get("system") == RXNORM and c.get("code") is not None
     ]
     for code in rxnorm_codes:
-        if code in kb.drugs_by_rxnorm:
-            return kb.drugs_by_rxnorm[code]
+        if code in by_rxnorm:
+            return by_rxnorm[code]
     if resolver is not None and rxnorm_codes:
-        drugs = _drugs_in_products(rxnorm_codes, kb, resolver)
+        drugs = _drugs_in_products(rxnorm_codes, by_rxnorm, resolver)
         if len(drugs) == 1:
             return drugs.pop()
         if len(drugs) > 1:
@@ -110,21 +116,21 @@ def identify_drug(
     texts = [concept.get("text")] + [c.get("display") for c in found]
     for text in texts:
         if isinstance(text, str):
-            name = kb.drug_named_in(text)
+            name = kb.drug_named_in(text, substances=substances)
             if name is not None:
                 return name
     return None
 
 
 def _drugs_in_products(
-    codes: list[str], kb: KnowledgeBase, resolver: IngredientResolver
+    codes: list[str], by_rxnorm: Mapping[str, str], resolver: IngredientResolver
 ) -> set[str]:
     """Our drugs among the ingredients of every product code RxNav could answer for."""
     drugs: set[str] = set()
     for code in codes:
         for ingredient in resolver.ingredients(code) or ():
-            if ingredient in kb.drugs_by_rxnorm:
-                drugs.add(kb.drugs_by_rxnorm[ingredient])
+            if ingredient in by_rxnorm:
+                drugs.add(by_rxnorm[ingredient])
     return drugs
 
 

@@ -43,8 +43,12 @@ class KnowledgeBase:
     loci_read: Mapping[str, frozenset[str]] = field(init=False)
     # rsIDs of the single variants some guideline reads (warfarin's rs12777823).
     variants: frozenset[str] = field(init=False)
+    # RxNorm -> name of guideline drugs and of drugs known only as co-medications.
+    substances_by_rxnorm: Mapping[str, str] = field(init=False)
     _drug_names: Mapping[str, str] = field(init=False, repr=False)
     _drug_pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _substance_names: Mapping[str, str] = field(init=False, repr=False)
+    _substance_pattern: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_drug: dict[str, list[Guideline]] = {}
@@ -63,11 +67,19 @@ class KnowledgeBase:
             "genes_by_hgnc",
             {t.hgnc_id: g for g, t in self.genes.items() if t.hgnc_id is not None},
         )
-        object.__setattr__(
-            self,
-            "drugs_by_rxnorm",
-            {drug.rxnorm: name for name, drug in self.drugs.items() if drug.rxnorm is not None},
-        )
+        by_rxnorm = {
+            drug.rxnorm: name for name, drug in self.drugs.items() if drug.rxnorm is not None
+        }
+        object.__setattr__(self, "drugs_by_rxnorm", by_rxnorm)
+        # Drugs read only as co-medications (inhibitors, a dose algorithm's inputs) are known for
+        # matching a medication list, never an order: a combination product must not become
+        # ambiguous because one ingredient is a weak inhibitor.
+        others = self._interacting_drugs()
+        substances = dict(by_rxnorm)
+        for name, (rxnorm, _) in others.items():
+            if rxnorm is not None:
+                substances.setdefault(rxnorm, name)
+        object.__setattr__(self, "substances_by_rxnorm", substances)
         object.__setattr__(
             self, "allele_only", {i: allele_only_loci(g) for i, g in self.guidelines.items()}
         )
@@ -91,19 +103,39 @@ class KnowledgeBase:
             for name, drug in self.drugs.items()
             for word in (name, *drug.synonyms)
         }
-        # One compiled alternation, longest names first, instead of a regex per drug per order.
-        alternation = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+        substance_names = {
+            word.lower(): name
+            for name, (_, synonyms) in others.items()
+            for word in (name, *synonyms)
+        } | names
+        object.__setattr__(self, "_substance_names", substance_names)
+        object.__setattr__(self, "_substance_pattern", _alternation(substance_names))
         object.__setattr__(self, "_drug_names", names)
-        object.__setattr__(
-            self, "_drug_pattern", re.compile(rf"\b(?:{alternation})\b") if names else None
-        )
+        object.__setattr__(self, "_drug_pattern", _alternation(names))
 
-    def drug_named_in(self, text: str) -> str | None:
-        """The drug whose name or synonym appears as a word in ``text`` (any case), if any."""
-        if self._drug_pattern is None:
+    def _interacting_drugs(self) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+        """Name -> (RxNorm, synonyms) of inhibitors and dose-algorithm drugs."""
+        found: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        for table in self.inhibitors.values():
+            for name, inhibitor in table.inhibitors.items():
+                found.setdefault(name, (inhibitor.rxnorm, tuple(inhibitor.synonyms)))
+        for algorithm in self.dose_algorithms.values():
+            for term in (algorithm.enzyme_inducer, algorithm.amiodarone):
+                for name, drug in term.drugs.items():
+                    found.setdefault(name, (drug.rxnorm, tuple(drug.synonyms)))
+        return found
+
+    def drug_named_in(self, text: str, *, substances: bool = False) -> str | None:
+        """The drug whose name or synonym appears as a word in ``text`` (any case), if any.
+
+        ``substances``: also the drugs known only as co-medications (inhibitors …).
+        """
+        pattern = self._substance_pattern if substances else self._drug_pattern
+        if pattern is None:
             return None
-        match = self._drug_pattern.search(text.lower())
-        return self._drug_names[match.group(0)] if match else None
+        match = pattern.search(text.lower())
+        names = self._substance_names if substances else self._drug_names
+        return names[match.group(0)] if match else None
 
     @property
     def summary(self) -> dict[str, object]:
@@ -113,6 +145,14 @@ class KnowledgeBase:
             "guidelines": sorted(self.guidelines),
             "drugs": len(self.drugs),
         }
+
+
+def _alternation(names: Mapping[str, str]) -> re.Pattern[str] | None:
+    """One compiled alternation, longest names first, instead of a regex per drug per order."""
+    if not names:
+        return None
+    alternation = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternation})\b")
 
 
 def allele_only_loci(guideline: Guideline) -> frozenset[str]:

@@ -67,6 +67,8 @@ class Evaluation:
     patient: PatientFactors | None = None
     # Genes and variants some row of the guideline reads (a label rule on age reads none).
     read_loci: frozenset[str] = frozenset()
+    # The co-medications the evaluation was given (dose algorithms read them too).
+    comedications: tuple[Comedication, ...] = ()
 
     @property
     def actionable(self) -> tuple[Recommendation, ...]:
@@ -286,6 +288,7 @@ def evaluate(
                 undecided,
                 patient,
                 kb.loci_read[guideline.id],
+                tuple(taken),
             )
         )
     return evaluations

@@ -176,7 +176,7 @@ def calculate(algorithm: DoseAlgorithm, inputs: WarfarinInputs) -> WarfarinDose:
         + (algorithm.amiodarone.coefficient if inputs.amiodarone else 0.0)
     )
     used = (
-        ("age", f"{_number(inputs.age_years)} years ({decades:g} decades)"),
+        ("age", f"{math.floor(inputs.age_years)} years ({decades:g} decades)"),
         ("height", f"{_number(inputs.height_cm)} cm"),
         ("weight", f"{_number(inputs.weight_kg)} kg"),
         *inputs.shown,

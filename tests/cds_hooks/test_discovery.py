@@ -6,14 +6,27 @@ import pytest
 from flask.testing import FlaskClient
 
 
-def test_discovery_lists_the_three_services(client: FlaskClient) -> None:
+def test_discovery_lists_the_four_services(client: FlaskClient) -> None:
     services = client.get("/cds-services").get_json()["services"]
 
     assert {(s["id"], s["hook"]) for s in services} == {
         ("pgx-order-select", "order-select"),
         ("pgx-order-sign", "order-sign"),
         ("pgx-medication-prescribe", "medication-prescribe"),
+        ("pgx-patient-view", "patient-view"),
     }
+
+
+def test_order_services_prefetch_the_patient_factors_and_medications(client: FlaskClient) -> None:
+    services = {s["id"]: s for s in client.get("/cds-services").get_json()["services"]}
+
+    prefetch = services["pgx-order-sign"]["prefetch"]
+    assert prefetch["patient"] == "Patient/{{context.patientId}}"
+    assert "29463-7" in prefetch["pgxFactors"]  # body weight
+    assert prefetch["activeMedicationRequests"].startswith(
+        "MedicationRequest?patient={{context.patientId}}&status=active"
+    )
+    assert services["pgx-patient-view"]["prefetch"]["pgxReports"].startswith("DiagnosticReport?")
 
 
 @pytest.mark.parametrize("field", ["title", "description", "usageRequirements", "prefetch"])
