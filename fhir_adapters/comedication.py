@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from fhir_adapters.resources import Resource, iter_resources, reference_of
+from fhir_adapters.resources import Resource, iter_resources, medication_concept, reference_of
 from knowledge.patient import Comedication
 
 __all__ = ["ACTIVE_STATEMENT_STATUSES", "ORDER_INTENTS", "active_comedications"]
@@ -48,7 +48,7 @@ def active_comedications(
         status = _current_status(resource, today)
         if status is None:
             continue
-        drug = identify(_medication_concept(resource, medications))
+        drug = identify(medication_concept(resource, medications))
         if drug is not None and drug not in found:
             name = reference_of(resource) or str(resource["resourceType"])
             found[drug] = Comedication(drug, f"{name} ({status})")
@@ -99,35 +99,3 @@ def _ended(period: Any, today: datetime.date) -> bool:
         return datetime.date.fromisoformat(end[:10]) < today
     except ValueError:
         return False
-
-
-def _medication_concept(resource: Resource, medications: Mapping[str, Resource]) -> Any:
-    """The drug's CodeableConcept: inline, R5 CodeableReference, or behind a reference.
-
-    A reference is followed to a contained Medication (``#id``) or one among ``medications``
-    (``Medication/id``, also at the end of an absolute URL); failing both, its ``display`` is
-    read as the drug's text. Mirrors ``medication._medication_concept`` for draft orders.
-    """
-    if resource.get("medicationCodeableConcept") is not None:
-        return resource["medicationCodeableConcept"]
-    pointer = resource.get("medicationReference")
-    r5 = resource.get("medication")
-    if isinstance(r5, Mapping):
-        if r5.get("concept") is not None:
-            return r5["concept"]
-        pointer = r5.get("reference")
-    if not isinstance(pointer, Mapping):
-        return None
-    target = pointer.get("reference")
-    medication: Any = None
-    if isinstance(target, str) and target.startswith("#"):
-        contained = resource.get("contained")
-        for candidate in contained if isinstance(contained, list) else ():
-            if isinstance(candidate, Mapping) and candidate.get("id") == target[1:]:
-                medication = candidate
-    elif isinstance(target, str):
-        medication = medications.get("/".join(target.split("/")[-2:]))
-    if isinstance(medication, Mapping) and medication.get("code") is not None:
-        return medication["code"]
-    display = pointer.get("display")
-    return {"text": display} if isinstance(display, str) else None

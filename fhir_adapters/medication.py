@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fhir_adapters.resources import Resource, codings, iter_resources, reference_of
+from fhir_adapters.resources import (
+    Resource,
+    codings,
+    iter_resources,
+    medication_concept,
+    reference_of,
+)
 from knowledge import KnowledgeBase
 
 __all__ = ["DraftMedication", "IngredientResolver", "draft_medications", "identify_drug"]
@@ -56,7 +62,11 @@ def draft_medications(
     """
     wanted = set(selections) if selections is not None else None
     resources = list(iter_resources(orders))
-    medications = {reference_of(r): r for r in resources if r.get("resourceType") == "Medication"}
+    medications = {
+        reference: r
+        for r in resources
+        if r.get("resourceType") == "Medication" and (reference := reference_of(r))
+    }
     found = []
     for resource in resources:
         if resource.get("resourceType") not in _ORDER_TYPES:
@@ -64,7 +74,7 @@ def draft_medications(
         reference = reference_of(resource)
         if wanted is not None and reference not in wanted:
             continue
-        concept = _medication_concept(resource, medications)
+        concept = medication_concept(resource, medications)
         found.append(
             DraftMedication(
                 reference,
@@ -140,32 +150,6 @@ def _tokens(concept: Any) -> tuple[str, ...]:
         for c in codings(concept)
         if isinstance(c.get("code"), (str, int)) and str(c["code"])
     )
-
-
-def _medication_concept(order: Resource, medications: Mapping[str | None, Resource]) -> Any:
-    """The drug's CodeableConcept, whether inline or behind ``medicationReference`` (Epic's way).
-
-    A reference is followed to a contained Medication (``#id``) or one in the same Bundle;
-    failing both, its ``display`` is read as the drug's text.
-    """
-    if order.get("medicationCodeableConcept") is not None:
-        return order["medicationCodeableConcept"]
-    pointer = order.get("medicationReference")
-    if not isinstance(pointer, Mapping):
-        return None
-    target = pointer.get("reference")
-    medication: Any = None
-    if isinstance(target, str) and target.startswith("#"):
-        contained = order.get("contained")
-        for candidate in contained if isinstance(contained, list) else ():
-            if isinstance(candidate, Mapping) and candidate.get("id") == target[1:]:
-                medication = candidate
-    elif isinstance(target, str):
-        medication = medications.get(target)
-    if isinstance(medication, Mapping) and medication.get("code") is not None:
-        return medication["code"]
-    display = pointer.get("display")
-    return {"text": display} if isinstance(display, str) else None
 
 
 def _describe(concept: Any) -> str:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["codings", "is_operation_outcome", "iter_resources", "reference_of"]
+__all__ = [
+    "codings",
+    "is_operation_outcome",
+    "iter_resources",
+    "medication_concept",
+    "reference_of",
+]
 
 Resource = Mapping[str, Any]
 
@@ -45,3 +51,35 @@ def codings(concept: Any) -> list[Mapping[str, Any]]:
         return []
     found = concept.get("coding")
     return [c for c in found if isinstance(c, Mapping)] if isinstance(found, list) else []
+
+
+def medication_concept(resource: Resource, medications: Mapping[str, Resource]) -> Any:
+    """The drug's CodeableConcept: inline, R5 CodeableReference, or behind a reference.
+
+    A reference is followed to a contained Medication (``#id``) or one among ``medications``
+    (``Medication/id``, also at the end of an absolute URL); failing both, its ``display`` is
+    read as the drug's text (Epic's way). Used for draft orders and medication lists alike.
+    """
+    if resource.get("medicationCodeableConcept") is not None:
+        return resource["medicationCodeableConcept"]
+    pointer = resource.get("medicationReference")
+    r5 = resource.get("medication")
+    if isinstance(r5, Mapping):
+        if r5.get("concept") is not None:
+            return r5["concept"]
+        pointer = r5.get("reference")
+    if not isinstance(pointer, Mapping):
+        return None
+    target = pointer.get("reference")
+    medication: Any = None
+    if isinstance(target, str) and target.startswith("#"):
+        contained = resource.get("contained")
+        for candidate in contained if isinstance(contained, list) else ():
+            if isinstance(candidate, Mapping) and candidate.get("id") == target[1:]:
+                medication = candidate
+    elif isinstance(target, str):
+        medication = medications.get("/".join(target.split("/")[-2:]))
+    if isinstance(medication, Mapping) and medication.get("code") is not None:
+        return medication["code"]
+    display = pointer.get("display")
+    return {"text": display} if isinstance(display, str) else None
