@@ -17,13 +17,13 @@ from knowledge.patient_conditions import describe, missing_labels
 from knowledge.schema import DoseAdjustment, Recommendation
 from knowledge.warfarin_dose import calculate, format_dose, warfarin_inputs
 
-__all__ = ["KNOWLEDGE_VERSION", "MAX_SUMMARY", "build_card", "summary_for"]
+__all__ = ["CARD_NAMESPACE", "KNOWLEDGE_VERSION", "MAX_SUMMARY", "build_card", "summary_for"]
 
 # The spec asks for a summary under 140 characters; EHRs truncate longer ones mid-word.
 MAX_SUMMARY = 139
 # Card extension key (CDS Hooks: reverse-domain notation) for the knowledge version behind the card.
 KNOWLEDGE_VERSION = "org.pgx-cds-hooks.knowledge-version"
-_CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
+CARD_NAMESPACE = uuid.UUID("4f1c6d0e-2b8a-4e57-9a53-1d2f0c9e7b11")
 _ACTION_PHRASES = {
     "alternative": "advises an alternative drug",
     "dose-adjustment": "advises a dose change",
@@ -80,7 +80,7 @@ def build_card(
         return None
     guideline = evaluation.guideline
     card_id = uuid.uuid5(
-        _CARD_NAMESPACE,
+        CARD_NAMESPACE,
         "|".join(
             [
                 hook_instance,
@@ -140,7 +140,7 @@ def _uninterpretable_card(
         f"Source: {guideline.name}.",
     ]
     card_id = uuid.uuid5(
-        _CARD_NAMESPACE,
+        CARD_NAMESPACE,
         "|".join([hook_instance, order.reference or order.described_as, guideline.id, "?"]),
     )
     return {

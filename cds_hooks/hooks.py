@@ -48,9 +48,10 @@ def call_service(service_id: str) -> Response:
     kb = state.knowledge.current  # once: a reload mid-request must not mix two versions
     if service.hook == "patient-view":
         return _patient_view(hook_request, state, kb)
-    orders = draft_medications(
-        hook_request.orders, kb, hook_request.selections, resolver=state.rxnav
-    )
+    # Every draft is read once: the selected ones are checked, all count as drugs to be taken.
+    drafts = draft_medications(hook_request.orders, kb, resolver=state.rxnav)
+    selected = set(hook_request.selections) if hook_request.selections is not None else None
+    orders = [o for o in drafts if selected is None or o.reference in selected]
     for order in orders:
         if order.drug is None:
             # Codes only: an order's free text may carry patient details.
@@ -71,8 +72,6 @@ def call_service(service_id: str) -> Response:
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
-        # Every draft of this call counts as something the patient is about to take.
-        drafts = [o for o in draft_medications(hook_request.orders, kb, None, resolver=state.rxnav)]
         context = PatientContext(hook_request, state, kb, drafts, resolver=state.rxnav)
         for order in relevant:
             assert order.drug is not None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cds_hooks.cards import (
-    _CARD_NAMESPACE,
+    CARD_NAMESPACE,
     KNOWLEDGE_VERSION,
     MAX_SUMMARY,
     NON_ADHERENCE,
@@ -53,7 +53,7 @@ def pretest_card(
     if not missing_genes:
         raise ValueError("a pre-test card needs at least one gene without a result")
     card_id = uuid.uuid5(
-        _CARD_NAMESPACE,
+        CARD_NAMESPACE,
         "|".join([hook_instance, order_reference or drug, "pretest", drug, *sorted(missing_genes)]),
     )
     return {

@@ -64,12 +64,12 @@ class RepeatGuard:
         """
         shown = []
         for order_key, drug, card in cards:
-            print_ = fingerprint(card)
+            digest = fingerprint(card)
             if self._override_window and self._memory.recall(
-                self._key("overridden", patient_id, drug, print_)
+                self._key("overridden", patient_id, drug, digest)
             ):
                 continue
-            at_select = self._key("select", patient_id, order_key, print_)
+            at_select = self._key("select", patient_id, order_key, digest)
             if hook == "order-sign" and self._select_window and self._memory.recall(at_select):
                 continue
             if hook == "order-select" and self._select_window:
@@ -78,7 +78,7 @@ class RepeatGuard:
                 # Kept so that feedback on this card can find what it was about.
                 self._memory.remember(
                     self._key("card", card["uuid"]),
-                    self._key("overridden", patient_id, drug, print_),
+                    self._key("overridden", patient_id, drug, digest),
                     self._override_window,
                 )
             shown.append(card)

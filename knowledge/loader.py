@@ -54,15 +54,7 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         if table is None:
             unreadable_genes.add(name)
             continue
-        if table.gene != name:
-            errors.append(
-                KnowledgeError(
-                    document.location(("gene",)),
-                    "gene",
-                    f"{table.gene!r} differs from the file name {name!r}",
-                    f"Rename the file to {table.gene}.yaml.",
-                )
-            )
+        errors.extend(_named_after_gene(document, table.gene, name))
         genes[table.gene] = table
 
     drug_table = None
@@ -98,16 +90,9 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         inhibitor_table = _validated(InhibitorTable, document, errors)
         if inhibitor_table is None:
             continue
-        if inhibitor_table.gene != name:
-            errors.append(
-                KnowledgeError(
-                    document.location(("gene",)),
-                    "gene",
-                    f"{inhibitor_table.gene!r} differs from the file name {name!r}",
-                    f"Rename the file to {inhibitor_table.gene}.yaml.",
-                )
-            )
-        elif name not in genes and name not in unreadable_genes:
+        misnamed = _named_after_gene(document, inhibitor_table.gene, name)
+        errors.extend(misnamed)
+        if not misnamed and name not in genes and name not in unreadable_genes:
             errors.append(
                 KnowledgeError(
                     document.location(("gene",)),
@@ -146,6 +131,20 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         pretest=pretest,
         dose_algorithms=dose_algorithms,
     )
+
+
+def _named_after_gene(document: YamlDocument, gene: str, stem: str) -> list[KnowledgeError]:
+    """A per-gene file must be named after its gene (``CYP2D6.yaml`` holds ``gene: CYP2D6``)."""
+    if gene == stem:
+        return []
+    return [
+        KnowledgeError(
+            document.location(("gene",)),
+            "gene",
+            f"{gene!r} differs from the file name {stem!r}",
+            f"Rename the file to {gene}.yaml.",
+        )
+    ]
 
 
 def _pretest_errors(
