@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import pytest
+import responses
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from flask.testing import FlaskClient
 
@@ -90,6 +91,7 @@ def _cards(client: FlaskClient, body: dict[str, Any], service: str = "pgx-order-
     return response.get_json()["cards"]
 
 
+FHIR = "https://ehr.example/fhir"
 ABACAVIR = ("abacavir", "190521")
 CODEINE = ("codeine", "2670")
 WARFARIN = ("warfarin", "11289")
@@ -185,15 +187,43 @@ def test_codeine_for_a_nine_year_old_is_contraindicated(client: FlaskClient) -> 
     assert card["source"]["label"] == "FDA guideline"
 
 
-def test_the_age_is_fetched_when_not_prefetched_and_missing_when_it_cannot_be(
-    client: FlaskClient,
-) -> None:
+def test_an_age_rule_raises_no_card_when_the_age_cannot_be_read(client: FlaskClient) -> None:
     prefetch = _prefetch(_genotype("CYP2D6", "CYP2D6 *1/*1"))
     del prefetch["patient"]
     body = hook_request(_order(*CODEINE), prefetch=prefetch)  # no fhirServer to fetch from
 
     # Nothing is guessed: a rule on age alone raises no card when the age is unknown.
     assert _cards(client, body) == []
+
+
+@responses.activate
+def test_the_patient_is_fetched_with_the_token_when_not_prefetched(client: FlaskClient) -> None:
+    responses.get(f"{FHIR}/Patient", json=searchset(_patient("2017-03-01")))
+    prefetch = _prefetch(_genotype("CYP2D6", "CYP2D6 *1/*1"))
+    del prefetch["patient"]
+    body = hook_request(_order(*CODEINE), prefetch=prefetch, fhir_server=FHIR, token="tok-1")
+
+    (card,) = _cards(client, body)
+
+    assert card["indicator"] == "critical"
+    (call,) = responses.calls
+    assert call.request.url == f"{FHIR}/Patient?_id=p1"
+    assert call.request.headers["Authorization"] == "Bearer tok-1"
+
+
+@responses.activate
+def test_a_failing_fhir_server_leaves_the_factor_missing_and_says_so(client: FlaskClient) -> None:
+    responses.get(f"{FHIR}/Patient", status=500)
+    prefetch = _prefetch(
+        _genotype("CYP2C9", "CYP2C9 *1/*3"), _genotype("VKORC1", "VKORC1 rs9923231 C/T")
+    )
+    del prefetch["patient"]
+    body = hook_request(_order(*WARFARIN), prefetch=prefetch, fhir_server=FHIR, token="tok-1")
+
+    (card,) = _cards(client, body)
+
+    assert "*Not available*: patient details could not be read from fhirServer" in card["detail"]
+    assert "no dose calculated" in card["detail"]
 
 
 # The IWPC coefficients as knowledge/dose_algorithms/iwpc-warfarin.yaml records them (Klein et al.,

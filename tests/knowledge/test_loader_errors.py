@@ -73,6 +73,7 @@ def delete(file: str) -> Edit:
 
 def write(file: str, data: bytes) -> Edit:
     def edit(root: Path) -> None:
+        (root / file).parent.mkdir(parents=True, exist_ok=True)
         (root / file).write_bytes(data)
 
     return edit
@@ -258,6 +259,62 @@ GALLERY = [
             "allele_status. Use one of those words."
         ],
         id="gene table with a bad value",
+    ),
+    pytest.param(
+        write(
+            "interactions/CYP2C9.yaml",
+            (BUNDLED / "interactions/CYP2C19.yaml").read_bytes(),
+        ),
+        [
+            f"{SHOWN}/interactions/CYP2C9.yaml:{line_of('interactions/CYP2C19.yaml', 'gene: ')}:7: "
+            "gene: 'CYP2C19' differs from the file name 'CYP2C9'. Rename the file to CYP2C19.yaml."
+        ],
+        id="inhibitor table file name differs from gene",
+    ),
+    pytest.param(
+        write(
+            "interactions/CYP2D6.yaml",
+            (BUNDLED / "interactions/CYP2D6.yaml").read_bytes(),
+        ),
+        [
+            f"{SHOWN}/interactions/CYP2D6.yaml:{line_of('interactions/CYP2D6.yaml', 'gene: ')}:7: "
+            "gene: no gene table for 'CYP2D6'. "
+            "Add knowledge/genes/CYP2D6.yaml or remove this inhibitor table."
+        ],
+        id="inhibitor table for a gene without a table",
+    ),
+    pytest.param(
+        write(
+            "pretest.yaml",
+            b"source: {name: s, file: f, version: v}\n"
+            b"drugs:\n"
+            b"  clopidogrel:\n"
+            b"    genes: [CYP2C9]\n"
+            b"    level: testing required\n"
+            b"    test: CYP2C9\n"
+            b"    source: s\n"
+            b"    url: u\n",
+        ),
+        [
+            f"{SHOWN}/pretest.yaml:4:13: drugs.clopidogrel.genes[0]: no gene table for 'CYP2C9'. "
+            "Add the gene table or remove the gene: a test the service cannot read the result "
+            "of would alert forever."
+        ],
+        id="pre-test gene without a table",
+    ),
+    pytest.param(
+        write(
+            "dose_algorithms/iwpc-warfarin.yaml",
+            (BUNDLED / "dose_algorithms/iwpc-warfarin.yaml")
+            .read_bytes()
+            .replace(b"age_in_decades: floor", b"age_in_decades: round"),
+        ),
+        [
+            f"{SHOWN}/dose_algorithms/iwpc-warfarin.yaml:"
+            f"{line_of('dose_algorithms/iwpc-warfarin.yaml', 'age_in_decades:')}:17: "
+            "age_in_decades: 'round' is not one of floor, divide. Use one of those words."
+        ],
+        id="dose algorithm with a bad value",
     ),
     pytest.param(
         delete("drugs.yaml"),
