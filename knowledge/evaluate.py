@@ -300,11 +300,7 @@ def _converted(
     table = kb.inhibitors.get(call.gene)
     if table is None or not taken or call.gene not in kb.genes:
         return call
-    rule = table.phenoconversion
-    if rule is not None and rule.drugs and drug not in rule.drugs:
-        # The source states its rule for other drugs: name the inhibitor, convert nothing.
-        table = table.model_copy(update={"phenoconversion": None})
-    return phenoconvert(call, table, kb.genes[call.gene], taken)
+    return phenoconvert(call, table, kb.genes[call.gene], taken, drug)
 
 
 def conditions_of(guideline: Guideline, rec: Recommendation) -> list[PatientCondition]:

@@ -55,7 +55,11 @@ def inhibitors_taken(table: InhibitorTable, taken: Sequence[Comedication]) -> li
 
 
 def phenoconvert(
-    call: GeneCall, table: InhibitorTable, gene: GeneTable, taken: Sequence[Comedication]
+    call: GeneCall,
+    table: InhibitorTable,
+    gene: GeneTable,
+    taken: Sequence[Comedication],
+    drug: str | None = None,
 ) -> GeneCall:
     """``call`` with the phenotype its gene has under the strongest inhibitor in ``taken``.
 
@@ -64,7 +68,8 @@ def phenoconvert(
     inhibitor the same object is returned. With one, the call carries a ``Conversion``: applied,
     with the converted phenotype, activity score and lookup key; or not applied (no readable
     phenotype, no sourced rule, or a score the rule cannot place), with the genotype's phenotype
-    kept so that the card can still name the inhibitor.
+    kept so that the card can still name the inhibitor. ``drug``, the drug being ordered: a
+    rule stated for other drugs only (``Phenoconversion.drugs``) is not applied to it.
     """
     if table.gene != call.gene or gene.gene != call.gene:
         raise ValueError(f"tables for {table.gene}/{gene.gene} given for a {call.gene} call")
@@ -81,6 +86,11 @@ def phenoconvert(
     rule = table.phenoconversion
     if call.result is None or call.phenotype is None or not call.lookup_keys:
         return unconverted(f"no {call.gene} phenotype was read from the genotype to convert")
+    if rule is not None and rule.drugs and drug is not None and drug not in rule.drugs:
+        return unconverted(
+            f"the source's rule is stated for {', '.join(rule.drugs)}, not {drug}; "
+            "the phenotype may be lower than the genotype predicts"
+        )
     if rule is None:
         return unconverted(
             f"no published rule converts {call.gene} phenotypes under inhibitors; "

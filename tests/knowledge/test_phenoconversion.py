@@ -6,7 +6,7 @@ from importlib.resources import files
 
 import pytest
 
-from knowledge import GeneResult, KnowledgeBase, load_knowledge_base
+from knowledge import GeneResult, KnowledgeBase, evaluate, load_knowledge_base
 from knowledge.evaluate import GeneCall, call_gene
 from knowledge.patient import Comedication
 from knowledge.phenoconversion import InhibitorTaken, inhibitors_taken, phenoconvert
@@ -338,3 +338,24 @@ def test_inhibitors_taken_lists_each_drug_once(made_up: InhibitorTable) -> None:
         InhibitorTaken("inhibitor-s", "strong", "MedicationRequest/2"),
         InhibitorTaken("inhibitor-m", "moderate", "MedicationStatement/1"),
     ]
+
+
+def test_the_cyp2d6_rule_is_applied_only_to_the_drugs_its_source_states_it_for() -> None:
+    kb = load_knowledge_base()
+    results = {"CYP2D6": GeneResult("CYP2D6", diplotype="*1/*1")}
+    taking = [Comedication("paroxetine", "MedicationStatement/ms-1 (active)")]
+
+    (codeine,) = [
+        e
+        for e in evaluate(kb, "codeine", results, comedications=taking)
+        if e.guideline.id == "cpic-codeine"
+    ]
+    (amitriptyline,) = evaluate(kb, "amitriptyline", results, comedications=taking)
+
+    converted = next(c for c in codeine.calls if c.gene == "CYP2D6")
+    kept = next(c for c in amitriptyline.calls if c.gene == "CYP2D6")
+    assert converted.phenotype == "Poor Metabolizer"
+    assert kept.phenotype == "Normal Metabolizer"
+    assert kept.conversion is not None
+    assert not kept.conversion.applied
+    assert "paroxetine" in kept.conversion.inhibitors[0]
