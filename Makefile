@@ -7,8 +7,10 @@ DEPS   := pyproject.toml constraints.txt
 .PHONY: run test bench-vcf
 
 ## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
+## (EHR authentication off unless PGX_CDS_AUTH=jwt: a development server on loopback)
 run: $(VENV)/.installed-run
 	@mkdir -p var
+	PGX_CDS_AUTH="$${PGX_CDS_AUTH-off}" \
 	PGX_CDS_CORS_ORIGINS="$${PGX_CDS_CORS_ORIGINS-https://sandbox.cds-hooks.org}" \
 		$(BIN)/pgx-cds serve --host 127.0.0.1 --port 8080
 

@@ -18,9 +18,26 @@ class Settings(BaseSettings):
 
     # SQLAlchemy URL of the feedback store; PostgreSQL in production, e.g. postgresql+psycopg://...
     database_url: str = "sqlite:///var/pgx-cds-feedback.sqlite3"
-    # How EHR requests are authenticated. Only "off" exists until JWT verification lands (issue #7);
-    # start-up logs a warning so nobody mistakes this for a protected deployment.
-    auth: Literal["off"] = "off"
+    # How EHR requests are authenticated: "jwt" verifies the CDS client's signed JWT (CDS Hooks
+    # "Trusting CDS Clients"); "off" trusts every caller and logs a warning at start-up.
+    auth: Literal["jwt", "off"] = "jwt"
+    # YAML or JSON file mapping each trusted issuer (iss) to its JWKS: a URL, an inline JWKS, and
+    # the jku URLs it may name. Required when auth is "jwt" (docs/authentication.md).
+    trusted_issuers: Path | None = None
+    # The URL the EHR calls this service at (https://cds.example.org), without /cds-services.
+    # A JWT's aud must equal the endpoint under it; unset, the request's own URL is used, which is
+    # wrong behind a proxy that changes the host or scheme.
+    public_base_url: str | None = None
+    # Signature algorithms accepted (comma separated); none and HMAC are refused whatever this says.
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS384", "ES384", "RS256", "ES256", "RS512", "ES512"]
+    )
+    # Seconds of clock difference tolerated on exp, iat and nbf.
+    jwt_leeway: float = Field(default=30.0, ge=0, le=300)
+    # Longest token lifetime (exp - iat) accepted, in seconds; seen jti are kept this long.
+    jwt_max_lifetime: float = Field(default=3600.0, gt=0, le=86_400)
+    # Whether discovery (GET /cds-services) also requires a JWT; hooks and feedback always do.
+    auth_discovery: bool = False
     # A folder with genes/, guidelines/ and drugs.yaml to use instead of the bundled knowledge.
     knowledge_dir: Path | None = None
     # Seconds between checks of knowledge_dir for changed files (hot reload); 0: SIGHUP only.
@@ -33,6 +50,19 @@ class Settings(BaseSettings):
     fhir_max_pages: int = Field(default=5, ge=1)
     # The whole FHIR fetch (every page and retry) must end within this many seconds.
     fhir_deadline: float = Field(default=3.0, gt=0)
+    # The time every FHIR and RxNav callback of one hook call must end within, in seconds: the EHR
+    # waits for the answer (the spec suggests ~500 ms in all). Bounds each search below fhir_deadline.
+    hook_budget: float = Field(default=0.3, gt=0, le=30)
+    # What a hook answers when the genomic results could not be read from a FHIR server that was
+    # given (timeout, error, circuit open): "info-card" (one card saying the check could not run),
+    # "no-card", or "412" (Precondition Failed). No fhirServer at all is always 412.
+    fhir_failure_outcome: Literal["info-card", "no-card", "412"] = "info-card"
+    # Circuit breaker per FHIR server: after this many failures in a row, calls to it fail at once
+    # for fhir_breaker_reset seconds, then one trial call decides.
+    fhir_breaker_failures: int = Field(default=5, ge=1)
+    fhir_breaker_reset: float = Field(default=30.0, gt=0)
+    # Largest FHIR response body read, in bytes; a larger one is a failed callback.
+    fhir_max_response_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Retries of a search page answered 429 or 503 (with backoff, within the deadline).
     fhir_retries: int = Field(default=1, ge=0, le=5)
     # RxNav REST base URL for RxNorm product code -> ingredient lookups; "off" or empty: none.
@@ -59,6 +89,8 @@ class Settings(BaseSettings):
     # Seconds a card shown at order-select is held back at order-sign for the same draft
     # (unchanged card only); 0 shows it again.
     repeat_after_select_window: float = Field(default=3600.0, ge=0)
+    # Prometheus metrics at GET /metrics (no patient data, no tokens in any label).
+    metrics: bool = True
     # Seconds an overridden card stays quiet for the same patient and drug (unchanged card only).
     quiet_after_override_window: float = Field(default=86_400.0, ge=0)
 
@@ -70,6 +102,37 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip().startswith(("https://", "http://")):
             raise ValueError("give an http(s) URL such as https://rxnav.nlm.nih.gov/REST, or off")
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [name.strip() for name in value.split(",") if name.strip()]
+        if isinstance(value, list):
+            refused = [
+                n for n in value if str(n).lower() == "none" or str(n).upper().startswith("HS")
+            ]
+            if refused:
+                raise ValueError(
+                    f"{', '.join(map(str, refused))}: CDS Hooks forbids none and symmetric (HMAC) "
+                    "algorithms; list asymmetric ones such as RS384,ES384"
+                )
+            if not value:
+                raise ValueError("list at least one algorithm, such as RS384,ES384")
+        return value
+
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+            if value is not None and not value.startswith(("https://", "http://")):
+                raise ValueError(
+                    "give the http(s) URL the EHR calls, such as https://cds.example.org"
+                )
+            if value is not None and value.endswith("/cds-services"):
+                raise ValueError("give the base URL without /cds-services")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

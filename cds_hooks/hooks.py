@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from cds_hooks.cards import build_card
 from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.hook_request import HookRequest, parse_hook_request
+from cds_hooks.metrics import record_cards
 from cds_hooks.patient_context import PatientContext
 from cds_hooks.patient_data import genomic_results
 from cds_hooks.patient_summary import patient_summary_card
@@ -65,6 +66,8 @@ def call_service(service_id: str) -> Response:
             )
     relevant = [o for o in orders if o.drug is not None and _checked(kb, state, o.drug)]
     cards: list[tuple[str, str, dict[str, Any]]] = []
+    # What each card is about (guideline id, pretest:<drug>, ...), for the metrics only.
+    topics: dict[str, str] = {}
     # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
     if relevant:
         readout, origin = genomic_results(hook_request, state, kb)
@@ -76,13 +79,13 @@ def call_service(service_id: str) -> Response:
         for order in relevant:
             assert order.drug is not None
             key = order.reference or order.drug
-            cards += [
-                (key, order.drug, card)
-                for card in order_cards(
-                    order, order.drug, readout, context, hook_request, state, kb
-                )
-            ]
+            for topic, card in order_cards(
+                order, order.drug, readout, context, hook_request, state, kb
+            ):
+                cards.append((key, order.drug, card))
+                topics[card["uuid"]] = topic
     shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
+    record_cards((topics[card["uuid"]], card["indicator"]) for card in shown)
     g.pgx_call.update(orders=len(orders), cards=len(shown), repeats_held=len(cards) - len(shown))
     return jsonify({"cards": shown})
 
@@ -103,12 +106,12 @@ def order_cards(
     hook_request: HookRequest,
     state: ServiceState,
     kb: KnowledgeBase,
-) -> list[dict[str, Any]]:
-    """Every card for one draft order: pre-test, then one per guideline that has advice."""
-    found = []
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every card for one draft order with its topic: pre-test, then one per guideline with advice."""
+    found: list[tuple[str, dict[str, Any]]] = []
     pretest = _pretest(order, drug, readout, hook_request, state, kb)
     if pretest is not None:
-        found.append(pretest)
+        found.append((f"pretest:{drug}", pretest))
     guidelines = kb.guidelines_by_drug.get(drug, ())
     if not guidelines:
         return found
@@ -126,8 +129,11 @@ def order_cards(
         if involved:
             # Results that disagree are never settled by us: say so, ask to confirm.
             found.append(
-                conflict_card(
-                    order, evaluation, involved, readout.results, kb, hook_request.hook_instance
+                (
+                    f"conflict:{guideline.id}",
+                    conflict_card(
+                        order, evaluation, involved, readout.results, kb, hook_request.hook_instance
+                    ),
                 )
             )
             continue
@@ -140,7 +146,7 @@ def order_cards(
             context_notes=context.unavailable,
         )
         if card is not None:
-            found.append(card)
+            found.append((guideline.id, card))
     return found
 
 
@@ -213,4 +219,6 @@ def _patient_view(hook_request: HookRequest, state: ServiceState, kb: KnowledgeB
         f"Patient/{hook_request.patient_id}",
     )
     g.pgx_call.update(cards=0 if card is None else 1)
+    if card is not None:
+        record_cards([("patient-summary", card["indicator"])])
     return jsonify({"cards": [] if card is None else [card]})

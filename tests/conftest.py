@@ -42,6 +42,15 @@ def _no_rxnav(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PGX_CDS_RXNAV_URL", "off")
 
 
+@pytest.fixture(autouse=True)
+def _auth_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests call the service without a JWT unless they test authentication.
+
+    Those build their settings with ``auth="jwt"`` and sign their own tokens.
+    """
+    monkeypatch.setenv("PGX_CDS_AUTH", "off")
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge_base()
