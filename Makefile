@@ -21,7 +21,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pgx-cds knowledge check
-	PGX_CDS_REQUIRE_FHIR=1 PGX_CDS_REQUIRE_REDIS=1 deploy/hapi/with-hapi.sh deploy/redis/with-redis.sh $(BIN)/pytest
+	PGX_CDS_REQUIRE_FHIR=1 PGX_CDS_REQUIRE_REDIS=1 PGX_CDS_REQUIRE_POSTGRES=1 \
+		deploy/hapi/with-hapi.sh deploy/redis/with-redis.sh deploy/postgres/with-postgres.sh $(BIN)/pytest
 
 ## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)
 bench-vcf: $(VENV)/.installed-test

@@ -1,4 +1,8 @@
-"""The feedback store: item validation, idempotency, UTC times, SQLite settings, portability."""
+"""The feedback store: item validation, idempotency, UTC times, SQLite settings, portability.
+
+Every storage test runs on SQLite and on a real PostgreSQL server (deploy/postgres/with-postgres.sh
+starts one; without it those cases skip, or fail under PGX_CDS_REQUIRE_POSTGRES=1).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from cds_hooks.feedback_store import (
     dedup_key,
     metadata,
 )
+from tests.postgres import fresh_database
 
 SERVICE_ID = "pgx-order-sign"
 WHEN = "2021-12-11T10:05:31Z"
@@ -57,14 +62,24 @@ def item(raw: object) -> FeedbackItem:
     return FeedbackItem.model_validate(raw)
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/fb.sqlite3"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/fb.sqlite3"
+    else:
+        yield from fresh_database()
 
 
 @pytest.fixture
 def store(url: str) -> Iterator[FeedbackStore]:
     feedback_store = FeedbackStore(url)
+    yield feedback_store
+    feedback_store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[FeedbackStore]:
+    feedback_store = FeedbackStore(f"sqlite:///{tmp_path}/fb.sqlite3")
     yield feedback_store
     feedback_store.close()
 
@@ -303,9 +318,9 @@ def test_concurrent_writers_store_each_item_once(url: str) -> None:
     ],
 )
 def test_sqlite_connections_are_durable(
-    store: FeedbackStore, pragma: str, expected: object
+    sqlite_store: FeedbackStore, pragma: str, expected: object
 ) -> None:
-    with store.engine.connect() as conn:
+    with sqlite_store.engine.connect() as conn:
         assert conn.execute(text(f"PRAGMA {pragma}")).scalar() == expected
 
 
