@@ -8,7 +8,9 @@ import requests
 from flask import Flask
 from flask_cors import CORS
 
-from cds_hooks import discovery, feedback, health, hooks
+from cds_hooks import discovery, feedback, health, hooks, metrics_endpoint, openapi
+from cds_hooks.auth import install_auth
+from cds_hooks.body_limit import install_body_limit
 from cds_hooks.config import Settings
 from cds_hooks.errors import register_error_handlers
 from cds_hooks.feedback_store import FeedbackStore
@@ -40,7 +42,6 @@ def create_app(
         holder = KnowledgeHolder(knowledge, settings.knowledge_dir)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the spec's field order
     app.extensions[EXTENSION_KEY] = ServiceState(
         settings=settings,
         knowledge=holder,
@@ -57,8 +58,12 @@ def create_app(
         )
     register_error_handlers(app)
     install_request_log(app, settings)
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp):
+    install_auth(app, settings)
+    install_body_limit(app, settings.max_request_bytes)
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    if settings.metrics:
+        app.register_blueprint(metrics_endpoint.bp)
     log.info(
         "knowledge loaded",
         extra={**holder.current.summary, "knowledge_dir": str(settings.knowledge_dir or "bundled")},

@@ -43,24 +43,32 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
 
     settings = Settings()
     configure_logging(settings)
-    if settings.auth == "off":
-        log.warning("EHR authentication is off: run only on a trusted network (JWT arrives in #7)")
     try:
         from cds_hooks.app import create_app, start_knowledge_reload
+        from cds_hooks.auth import AuthConfigError
 
-        # Load once here so a bad knowledge base stops start-up with its errors, not per worker.
+        # Load once here so a bad knowledge base or trusted issuers file stops start-up with its
+        # errors, not per worker. create_app logs the warning when EHR authentication is off.
         app = create_app(settings)
-    except KnowledgeLoadError as exc:
+    except (KnowledgeLoadError, AuthConfigError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
     base = f"http://{host}:{port}"
+    if settings.auth == "jwt" and workers > 1 and not settings.alert_memory_url:
+        log.warning(
+            "each of the %d workers remembers the JWT ids it saw on its own, so a token replayed "
+            "to another worker is accepted: set PGX_CDS_ALERT_MEMORY_URL to a Redis server",
+            workers,
+        )
+    bearer = "" if settings.auth == "off" else "-H 'Authorization: Bearer <JWT>' "
     click.echo(
         f"pgx-cds-hooks listening on {base}\n"
         f"  discovery : curl {base}/cds-services\n"
-        f"  a hook    : curl -X POST {base}/cds-services/pgx-order-select "
+        f"  a hook    : curl -X POST {base}/cds-services/pgx-order-select {bearer}"
         "-H 'Content-Type: application/json' -d @request.json\n"
         f"  demo      : .venv/bin/pgx-cds demo --url {base}\n"
-        f"  health    : curl {base}/readyz",
+        f"  health    : curl {base}/readyz"
+        + (f"\n  metrics   : curl {base}/metrics" if settings.metrics else ""),
         err=True,
     )
     if dev:
@@ -69,6 +77,7 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         return
     # Each gunicorn worker builds its own app: no database connection is shared across fork.
     # The knowledge is shared: workers inherit the master's last good version (gunicorn_app.py).
+    # Metrics too: GunicornApp.run gives the workers one folder to add them up in, before forking.
     state = app.extensions["pgx_cds"]
     state.feedback.close()
     del app

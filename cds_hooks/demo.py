@@ -111,7 +111,10 @@ def _in_process() -> Iterator[Sender]:
     from cds_hooks.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="pgx-cds-demo-") as scratch:
-        app = create_app(Settings(database_url=f"sqlite:///{scratch}/demo-feedback.sqlite3"))
+        # In this process only, no network: there is no EHR whose JWT could be checked.
+        app = create_app(
+            Settings(database_url=f"sqlite:///{scratch}/demo-feedback.sqlite3", auth="off")
+        )
         client = app.test_client()
 
         def send(case: DemoCase) -> tuple[int, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +16,7 @@ from knowledge.errors import dotted
 __all__ = [
     "BadHookRequest",
     "HookError",
+    "JsonProvider",
     "PreconditionFailed",
     "ServiceUnavailable",
     "UnknownService",
@@ -103,8 +105,30 @@ class PreconditionFailed(HookError):
     status = 412
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, with a body nested deeper than Python's parser goes refused as a 400.
+
+    ``json.loads`` raises ``RecursionError`` on such a body (``[[[[...`` 1000 deep), which
+    ``request.get_json`` does not catch: it would be a 500.
+    """
+
+    sort_keys = False  # keep the spec's field order
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise BadHookRequest(
+                "the request body nests JSON arrays and objects too deeply to be read"
+            ) from None
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Every error leaves as JSON; only our own ``HookError`` texts reach the client."""
+    """Every error leaves as JSON; only our own ``HookError`` texts reach the client.
+
+    Installs :class:`JsonProvider`, so that a request body too deep to parse is one of them.
+    """
+    app.json = JsonProvider(app)
 
     @app.errorhandler(HookError)
     def _hook_error(exc: HookError) -> tuple[Response, int]:

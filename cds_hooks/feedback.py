@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from cds_hooks.errors import BadHookRequest, ServiceUnavailable, UnknownService
 from cds_hooks.feedback_store import FeedbackItem
+from cds_hooks.metrics import record_feedback
 from cds_hooks.services import SERVICES
 from cds_hooks.state import service_state
 
@@ -80,6 +81,12 @@ def receive_feedback(service_id: str) -> tuple[Response, int]:
         if item.outcome == "overridden":
             # The same card stays quiet for this patient and drug for a while (repeat_guard).
             repeats.overridden(item.card)
+    # Only what this call stored: a client resending a batch must not count twice.
+    for item in result.new_items:
+        coding = item.override_reason.reason if item.override_reason else None
+        record_feedback(
+            item.outcome, coding.system if coding else None, coding.code if coding else None
+        )
     log.info(
         "feedback recorded",
         extra={

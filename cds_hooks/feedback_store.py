@@ -8,7 +8,7 @@ import os
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -148,6 +148,8 @@ class RecordResult:
 
     stored: int
     duplicates: int
+    # The items stored by this call (not seen before), in the order given; for the metrics.
+    new_items: tuple[FeedbackItem, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,7 @@ class FeedbackStore:
         """Store the items not seen before, in one transaction committed before returning."""
         received_at = datetime.now(UTC)
         stored = duplicates = 0
+        new_items: list[FeedbackItem] = []
         with self._write() as conn:
             for item in items:
                 row = _row(service_id, item, received_at)
@@ -347,7 +350,8 @@ class FeedbackStore:
                     duplicates += 1
                 else:
                     stored += 1
-        return RecordResult(stored=stored, duplicates=duplicates)
+                    new_items.append(item)
+        return RecordResult(stored=stored, duplicates=duplicates, new_items=tuple(new_items))
 
     def entries(self) -> list[StoredFeedback]:
         """Every stored row, oldest first."""

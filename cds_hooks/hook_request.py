@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, Validatio
 from cds_hooks.errors import BadHookRequest
 from cds_hooks.services import ServiceDefinition
 
-__all__ = ["HookRequest", "parse_hook_request"]
+__all__ = ["HookRequest", "parse_hook_request", "request_json_schema"]
 
 
 class _Lenient(BaseModel):
@@ -45,6 +45,14 @@ class _Body(_Lenient):
     fhirAuthorization: _FhirAuthorization | None = None
     context: _Context
     prefetch: dict[str, Any] | None = None
+
+
+def request_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the request body as validated here (before the per-service checks).
+
+    Definitions are referenced as ``#/components/schemas/<name>``: the OpenAPI document's home.
+    """
+    return _Body.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from cds_hooks.call_budget import CallBudget
 from cds_hooks.cards import build_card
+from cds_hooks.degraded_card import degraded_card
 from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.hook_request import HookRequest, parse_hook_request
-from cds_hooks.metrics import record_cards
+from cds_hooks.metrics import HOOK_DEGRADED, record_cards
 from cds_hooks.patient_context import PatientContext
-from cds_hooks.patient_data import genomic_results
+from cds_hooks.patient_data import GenomicResultsUnavailable, genomic_results
 from cds_hooks.patient_summary import patient_summary_card
 from cds_hooks.pretest_card import pretest_card
 from cds_hooks.result_review import conflict_card, discrepancy_notes
@@ -20,7 +22,14 @@ from cds_hooks.services import REPORT_KEYS, SERVICES
 from cds_hooks.site_config import indicator_for as pretest_indicator
 from cds_hooks.site_config import orderable_for
 from cds_hooks.state import ServiceState, service_state
-from fhir_adapters import DraftMedication, GenotypeReadout, draft_medications
+from fhir_adapters import (
+    DraftMedication,
+    GenotypeReadout,
+    IngredientResolver,
+    RxNavClient,
+    draft_medications,
+)
+from fhir_adapters.budget import Budget
 from fhir_adapters.reports import report_links
 from knowledge import KnowledgeBase, evaluate
 from knowledge.evaluate import conditions_of
@@ -37,6 +46,8 @@ def call_service(service_id: str) -> Response:
     service = SERVICES.get(service_id)
     if service is None:
         raise UnknownService(f"no CDS service {service_id!r}; GET /cds-services lists them")
+    # From here every FHIR search and RxNav lookup of this call draws on one budget.
+    budget = CallBudget(service_state().settings.hook_budget)
     g.pgx_call = {"service_id": service_id}
     # force: some clients send JSON as text/plain; what matters is that it parses.
     payload = request.get_json(force=True, silent=True)
@@ -48,9 +59,12 @@ def call_service(service_id: str) -> Response:
     state = service_state()
     kb = state.knowledge.current  # once: a reload mid-request must not mix two versions
     if service.hook == "patient-view":
-        return _patient_view(hook_request, state, kb)
+        return _patient_view(hook_request, state, kb, budget)
+    # RxNav is asked first (to name the drugs) and gets half the budget at most, so a slow RxNav
+    # cannot leave the genomic results, the one search a card cannot do without, no time.
+    resolver = _within(state.rxnav, CallBudget(budget.remaining() / 2))
     # Every draft is read once: the selected ones are checked, all count as drugs to be taken.
-    drafts = draft_medications(hook_request.orders, kb, resolver=state.rxnav)
+    drafts = draft_medications(hook_request.orders, kb, resolver=resolver)
     selected = set(hook_request.selections) if hook_request.selections is not None else None
     orders = [o for o in drafts if selected is None or o.reference in selected]
     for order in orders:
@@ -70,12 +84,15 @@ def call_service(service_id: str) -> Response:
     topics: dict[str, str] = {}
     # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
     if relevant:
-        readout, origin = genomic_results(hook_request, state, kb)
+        try:
+            readout, origin = genomic_results(hook_request, state, kb, budget)
+        except GenomicResultsUnavailable as exc:
+            return _degraded(exc, hook_request, state)
         g.pgx_call.update(
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
-        context = PatientContext(hook_request, state, kb, drafts, resolver=state.rxnav)
+        context = PatientContext(hook_request, state, kb, drafts, budget=budget, resolver=resolver)
         for order in relevant:
             assert order.drug is not None
             key = order.reference or order.drug
@@ -88,6 +105,34 @@ def call_service(service_id: str) -> Response:
     record_cards((topics[card["uuid"]], card["indicator"]) for card in shown)
     g.pgx_call.update(orders=len(orders), cards=len(shown), repeats_held=len(cards) - len(shown))
     return jsonify({"cards": shown})
+
+
+def _within(resolver: IngredientResolver | None, budget: Budget) -> IngredientResolver | None:
+    """The service's RxNav client drawing on this call's budget (another resolver as it is)."""
+    return resolver.under(budget) if isinstance(resolver, RxNavClient) else resolver
+
+
+def _degraded(
+    exc: GenomicResultsUnavailable, hook_request: HookRequest, state: ServiceState
+) -> Response:
+    """The answer when the fhirServer failed us: a 412, no card or one info card, as set."""
+    outcome = state.settings.fhir_failure_outcome
+    HOOK_DEGRADED.labels(outcome=outcome).inc()
+    g.pgx_call.update(data_source=f"fhir-failed:{exc.cause.kind}")
+    log.warning(
+        "hook answered without genomic results (%s): %s",
+        outcome,
+        exc.cause,
+        extra={"event": "hook_degraded", "reason": exc.cause.kind, "outcome": outcome},
+    )
+    if outcome == "412":
+        raise exc
+    cards = []
+    if outcome == "info-card":
+        cards = [degraded_card(hook_request.service, exc.cause.kind, hook_request.hook_instance)]
+        record_cards([("pgx-check-not-run", "info")])
+    g.pgx_call.update(cards=len(cards))
+    return jsonify({"cards": cards})
 
 
 def _checked(kb: KnowledgeBase, state: ServiceState, drug: str) -> bool:
@@ -207,10 +252,17 @@ def _needs(kb: KnowledgeBase, drug: str) -> _Needs:
     return _Needs(factors, medications)
 
 
-def _patient_view(hook_request: HookRequest, state: ServiceState, kb: KnowledgeBase) -> Response:
-    readout, origin = genomic_results(hook_request, state, kb)
+def _patient_view(
+    hook_request: HookRequest, state: ServiceState, kb: KnowledgeBase, budget: Budget
+) -> Response:
+    try:
+        readout, origin = genomic_results(hook_request, state, kb, budget)
+    except GenomicResultsUnavailable as exc:
+        return _degraded(exc, hook_request, state)
     g.pgx_call.update(data_source=origin)
-    reports = PatientContext(hook_request, state, kb, []).read(REPORT_KEYS, "reports")
+    reports = PatientContext(hook_request, state, kb, [], budget=budget).read(
+        REPORT_KEYS, "reports"
+    )
     card = patient_summary_card(
         readout,
         kb,

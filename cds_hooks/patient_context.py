@@ -3,6 +3,7 @@
 Unlike the genomic results these are optional: when neither prefetch nor the FHIR server gives
 them, the rules that need them say so on the card (no 412, no guess). Each is read at most once
 per call and only when an order's rules need it, so a call that needs none costs no FHIR search.
+Every search draws on the hook call's time budget; one that finds it spent is noted like a failure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cds_hooks.hook_request import HookRequest
-from cds_hooks.patient_data import fhir_client
+from cds_hooks.patient_data import fhir_search
 from cds_hooks.services import MEDICATION_KEYS, PATIENT_FACTOR_KEYS
 from cds_hooks.state import ServiceState
 from fhir_adapters import (
@@ -26,6 +27,7 @@ from fhir_adapters import (
     is_operation_outcome,
     iter_resources,
 )
+from fhir_adapters.budget import Budget
 from fhir_adapters.comedication import active_comedications
 from fhir_adapters.patient_factors import read_patient_factors
 from knowledge import KnowledgeBase
@@ -46,6 +48,7 @@ class PatientContext:
         kb: KnowledgeBase,
         drafts: Sequence[DraftMedication],
         *,
+        budget: Budget,
         resolver: IngredientResolver | None = None,
         today: datetime.date | None = None,
     ) -> None:
@@ -53,6 +56,7 @@ class PatientContext:
         self._state = state
         self._kb = kb
         self._drafts = drafts
+        self._budget = budget
         self._resolver = resolver
         self._today = today or datetime.datetime.now(datetime.UTC).date()
         # Where each part came from, or why it is missing: for logs and the cards' notes.
@@ -110,7 +114,7 @@ class PatientContext:
                 # A read, as prefetch templates write it; fetched as a search for one Bundle.
                 query = "Patient?_id=" + query.removeprefix("Patient/")
             try:
-                bundles = fhir_client(self._request, self._state).search(query)
+                bundles = fhir_search(self._request, self._state, self._budget, query)
             except FhirError as exc:
                 self._note(f"{what} could not be read from fhirServer ({exc})")
                 continue

@@ -1,4 +1,4 @@
-"""One JSON log line per hook call, with no token and, unless enabled, no patient data."""
+"""JSON log lines, one per hook call, and every request's metrics; no token, no PHI by default."""
 
 from __future__ import annotations
 
@@ -7,16 +7,23 @@ import logging.config
 import time
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 from cds_hooks.config import Settings
+from cds_hooks.metrics import endpoint_kind, record_request, service_label
 
-__all__ = ["configure_logging", "install_request_log", "logging_config"]
+__all__ = ["configure_logging", "install_request_log", "json_formatter", "logging_config"]
 
 log = logging.getLogger("cds_hooks.calls")
 
 # Fields that identify a patient or describe their genome: logged only with PGX_CDS_LOG_PHI=true.
 _PHI_FIELDS = ("patient_id", "genotypes")
+# The one definition of a log line, for dictConfig and for tests that format records themselves.
+_JSON_FORMATTER: dict[str, Any] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
@@ -24,13 +31,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            }
-        },
+        "formatters": {"json": dict(_JSON_FORMATTER)},
         "handlers": {
             "json": {
                 "class": "logging.StreamHandler",
@@ -42,6 +43,9 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             "gunicorn.error": {"handlers": [], "propagate": True},
             "gunicorn.access": {"handlers": [], "propagate": True},
+            # urllib3 writes each URL it calls (DEBUG) or retries (WARNING); a FHIR search URL
+            # names the patient, so it speaks only of errors unless PHI may be logged.
+            **({} if settings.log_phi else {"urllib3": {"level": "ERROR"}}),
         },
     }
 
@@ -51,13 +55,46 @@ def configure_logging(settings: Settings) -> None:
     logging.config.dictConfig(logging_config(settings))
 
 
+def json_formatter() -> logging.Formatter:
+    """The formatter of every log line, as ``logging_config`` sets it up."""
+    configurator = logging.config.DictConfigurator({"version": 1})
+    formatter: logging.Formatter = configurator.configure_formatter(dict(_JSON_FORMATTER))
+    return formatter
+
+
 def install_request_log(app: Flask, settings: Settings) -> None:
-    @app.before_request
+    """Time every request; count it in the metrics; log each hook call as one JSON line."""
+
     def _start() -> None:
         g.pgx_started = time.perf_counter()
 
+    # Ahead of any before_request registered earlier too: one may end the request (authentication
+    # refusing it), and a refused request is timed as well.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+
+    def _count(status: int) -> None:
+        if not settings.metrics or g.get("pgx_counted", False):
+            return
+        # Once: after_request runs again for the 500 answered when an after_request raised.
+        g.pgx_counted = True
+        started: float | None = g.get("pgx_started")
+        record_request(
+            endpoint_kind(request.blueprint),
+            service_label((request.view_args or {}).get("service_id")),
+            status,
+            0.0 if started is None else time.perf_counter() - started,
+        )
+
+    @app.teardown_request
+    def _unhandled(exc: BaseException | None) -> None:
+        # No after_request when an exception escapes every handler (PROPAGATE_EXCEPTIONS): the
+        # server answers 500.
+        if exc is not None:
+            _count(500)
+
     @app.after_request
     def _log(response: Response) -> Response:
+        _count(response.status_code)
         call: dict[str, Any] | None = g.get("pgx_call")
         if call is None:
             return response

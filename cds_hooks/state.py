@@ -14,6 +14,7 @@ from cds_hooks.knowledge_reload import KnowledgeHolder
 from cds_hooks.repeat_guard import RepeatGuard
 from cds_hooks.site_config import SiteConfig, check_against, load_site_config
 from fhir_adapters import IngredientResolver, RxNavClient
+from fhir_adapters.breaker import CircuitBreakers
 
 __all__ = ["ServiceState", "rxnav_client", "service_state"]
 
@@ -34,9 +35,14 @@ class ServiceState:
     site: SiteConfig = field(init=False)
     # What was shown and overridden, so that unchanged cards are not repeated.
     repeats: RepeatGuard = field(init=False)
+    # A circuit breaker per FHIR server origin, shared by every hook call of this process.
+    fhir_breakers: CircuitBreakers = field(init=False)
 
     def __post_init__(self) -> None:
         self.rxnav = rxnav_client(self.settings)
+        self.fhir_breakers = CircuitBreakers(
+            failures=self.settings.fhir_breaker_failures, reset=self.settings.fhir_breaker_reset
+        )
         self.site = load_site_config(self.settings.site_config)
         pretest = self.knowledge.current.pretest
         if pretest is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,13 +12,18 @@ from typing import Any
 
 import requests
 
-__all__ = ["RxNavClient"]
+from fhir_adapters.bounded_http import ExchangeError, exchange
+from fhir_adapters.budget import Budget
+
+__all__ = ["BudgetedRxNav", "RxNavClient"]
 
 log = logging.getLogger(__name__)
 
 # RXCUIs are decimal integers; anything else is refused before it reaches a URL path.
 _MAX_RXCUI_DIGITS = 12
 _HEADERS = {"Accept": "application/json"}
+# A getRelatedByType answer is a few kB; anything far larger is not one.
+_MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class RxNavClient:
@@ -35,6 +41,10 @@ class RxNavClient:
     a 5xx no code at all is looked up for ``retry_after`` seconds, so an outage costs one timeout,
     not one per order. Thread-safe: the cache is guarded by a lock and HTTP calls run outside it
     (two threads asking for the same uncached code at once may both call RxNav).
+
+    In a hook call, use ``under(budget)``: a lookup then waits no longer than the call has left,
+    and with nothing left answers from the cache or ``None`` at once (not remembered, no pause).
+    The bound is hard, as for FHIR: an answer still dripping in at the deadline is abandoned.
     """
 
     def __init__(
@@ -68,7 +78,11 @@ class RxNavClient:
         with self._lock:
             return len(self._cache)
 
-    def ingredients(self, rxcui: str) -> frozenset[str] | None:
+    def under(self, budget: Budget) -> BudgetedRxNav:
+        """This client as an ingredient resolver whose lookups draw on ``budget``."""
+        return BudgetedRxNav(self, budget)
+
+    def ingredients(self, rxcui: str, *, budget: Budget | None = None) -> frozenset[str] | None:
         """The IN RXCUIs of ``rxcui`` (empty if RxNav knows none), or ``None`` if unknown now."""
         if not (rxcui.isascii() and rxcui.isdigit() and len(rxcui) <= _MAX_RXCUI_DIGITS):
             return None
@@ -80,7 +94,14 @@ class RxNavClient:
                 return cached[1]
             if now < self._paused_until:
                 return None
-        found = self._fetch(rxcui)
+        limit = self._timeout[1]
+        if budget is not None:
+            limit = min(limit, budget.remaining())
+            if limit <= 0:
+                # The hook call's time is spent: not RxNav's fault, so nothing is remembered.
+                log.info("RxNav lookup skipped: no time left", extra=_event(rxcui, "budget"))
+                return None
+        found = self._fetch(rxcui, limit)
         self._remember(rxcui, found)
         return found
 
@@ -98,40 +119,63 @@ class RxNavClient:
         with self._lock:
             self._paused_until = self._clock() + self._retry_after
 
-    def _fetch(self, rxcui: str) -> frozenset[str] | None:
+    def _fetch(self, rxcui: str, limit: float) -> frozenset[str] | None:
         url = f"{self.base_url}/rxcui/{rxcui}/related.json"
         try:
-            response = self._session.get(
-                url, params={"tty": "IN"}, headers=_HEADERS, timeout=self._timeout
+            answer = exchange(
+                self._session,
+                "GET",
+                url,
+                params={"tty": "IN"},
+                headers=_HEADERS,
+                timeout=self._timeout,
+                limit=limit,
+                max_bytes=_MAX_ANSWER_BYTES,
+                clock=self._clock,
             )
-        except requests.Timeout:
-            self._pause()
-            log.warning("RxNav lookup failed: no answer in time", extra=_event(rxcui, "timeout"))
+        except ExchangeError as exc:
+            if exc.kind in ("timeout", "unavailable"):
+                self._pause()
+            if exc.kind == "timeout":
+                log.warning(
+                    "RxNav lookup failed: no answer in time", extra=_event(rxcui, "timeout")
+                )
+            elif exc.kind == "unavailable":
+                log.warning(
+                    "RxNav lookup failed: %s",
+                    exc.__cause__.__class__.__name__ if exc.__cause__ else "unreachable",
+                    extra=_event(rxcui, "unreachable"),
+                )
+            else:
+                log.warning("RxNav lookup failed: not RxNav's JSON", extra=_event(rxcui, "garbage"))
             return None
-        except requests.RequestException as exc:
+        if answer.status == 429 or answer.status >= 500:
             self._pause()
-            log.warning(
-                "RxNav lookup failed: %s",
-                exc.__class__.__name__,
-                extra=_event(rxcui, "unreachable"),
-            )
-            return None
-        if response.status_code == 429 or response.status_code >= 500:
-            self._pause()
-        if response.status_code != 200:
+        if answer.status != 200:
             log.warning(
                 "RxNav lookup failed: HTTP %d",
-                response.status_code,
+                answer.status,
                 extra=_event(rxcui, "status"),
             )
             return None
         try:
-            found = _ingredients(response.json())
+            found = _ingredients(json.loads(answer.body))
         except ValueError:
             found = None
         if found is None:
             log.warning("RxNav lookup failed: not RxNav's JSON", extra=_event(rxcui, "garbage"))
         return found
+
+
+class BudgetedRxNav:
+    """An ``RxNavClient`` seen through one hook call's budget (an ``IngredientResolver``)."""
+
+    def __init__(self, client: RxNavClient, budget: Budget) -> None:
+        self._client = client
+        self._budget = budget
+
+    def ingredients(self, rxcui: str) -> frozenset[str] | None:
+        return self._client.ingredients(rxcui, budget=self._budget)
 
 
 def _event(rxcui: str, reason: str) -> dict[str, str]:

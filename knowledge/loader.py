@@ -211,9 +211,14 @@ def _parse(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
         errors.append(
             KnowledgeError(
-                Location(shown), "", f"not UTF-8 text ({exc.reason})", "Save the file as UTF-8."
+                Location(shown, line, column),
+                "",
+                f"not UTF-8 text ({exc.reason})",
+                "Save the file as UTF-8.",
             )
         )
         return None

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from cds_hooks.app import create_app
 from cds_hooks.config import Settings
 from knowledge import KnowledgeBase, load_knowledge_base
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# Hypothesis keeps caches (Unicode tables, constants) under its home, .hypothesis/ in the current
+# folder by default; the property tests use no example database, so a temporary folder will do.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "pgx-cds-hooks-hypothesis")
 DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,9 @@ import responses
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from flask.testing import FlaskClient
 
+from cds_hooks.app import create_app
+from cds_hooks.config import Settings
+from knowledge import KnowledgeBase
 from tests.builders import (
     genotype_observation,
     hook_request,
@@ -148,7 +152,7 @@ def test_an_operation_outcome_in_prefetch_means_fetch_it_ourselves(client: Flask
     assert len(responses.calls) == 1
 
 
-@pytest.mark.parametrize(
+FAILURES = pytest.mark.parametrize(
     "failure",
     [
         requests.ConnectTimeout("slow"),
@@ -163,14 +167,41 @@ def test_an_operation_outcome_in_prefetch_means_fetch_it_ourselves(client: Flask
     ],
     ids=["timeout", "refused", "503", "500", "401", "404", "429", "garbage", "not-a-bundle"],
 )
-@responses.activate
-def test_fhir_server_failing_without_prefetch_is_a_412_never_a_500(
-    client: FlaskClient, failure: Any
-) -> None:
+
+
+def _failing_search(failure: Any) -> None:
     if isinstance(failure, Exception):
         responses.get(SEARCH, body=failure)
     else:
         responses.get(SEARCH, **failure)
+
+
+@FAILURES
+@responses.activate
+def test_fhir_server_failing_without_prefetch_is_an_info_card_never_a_500(
+    client: FlaskClient, failure: Any
+) -> None:
+    # The default outcome (fhir_failure_outcome="info-card"); tests/cds_hooks/test_faults.py
+    # covers the others against a real misbehaving server.
+    _failing_search(failure)
+    body = hook_request(medication_request(), fhir_server=FHIR, token="secret-token-2")
+
+    response = client.post("/cds-services/pgx-order-sign", json=body)
+
+    (card,) = response.get_json()["cards"]
+    assert (response.status_code, card["indicator"]) == (200, "info")
+    assert card["summary"].startswith("PGx check could not run")
+    assert "secret-token-2" not in response.get_data(as_text=True)
+
+
+@FAILURES
+@responses.activate
+def test_fhir_server_failing_without_prefetch_is_a_412_when_so_set(
+    tmp_path: Path, kb: KnowledgeBase, failure: Any
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.sqlite3", fhir_failure_outcome="412")
+    client = create_app(settings, kb).test_client()
+    _failing_search(failure)
     body = hook_request(medication_request(), fhir_server=FHIR, token="secret-token-2")
 
     response = client.post("/cds-services/pgx-order-sign", json=body)
@@ -178,6 +209,7 @@ def test_fhir_server_failing_without_prefetch_is_a_412_never_a_500(
     assert response.status_code == 412
     assert "could not be read from fhirServer" in response.get_json()["error"]
     assert "secret-token-2" not in response.get_data(as_text=True)
+    client.application.extensions["pgx_cds"].feedback.close()
 
 
 @responses.activate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -491,19 +492,25 @@ def test_retries_give_up_after_their_count(rsps: responses.RequestsMock) -> None
 def test_the_deadline_bounds_the_whole_search_across_pages(
     rsps: responses.RequestsMock,
 ) -> None:
-    # Each page answers, but every clock reading moves 0.9 s on: the third page would start
-    # 2.7 s after the search began, past its 2 s.
-    rsps.add(responses.GET, URL, json=page(1, next_url=f"{URL}&_page=2"))
-    rsps.add(responses.GET, f"{URL}&_page=2", json=page(2, next_url=f"{URL}&_page=3"))
-    rsps.add(responses.GET, f"{URL}&_page=3", json=page(3))
-    fake = FakeTime(tick=0.9)
+    # Each page takes 0.9 s to answer: the third would be complete 2.7 s after the search
+    # began, past its 2 s, so it is abandoned.
+    fake = FakeTime()
 
-    with pytest.raises(
-        FhirUnavailableError, match=r"took longer than 2 s \(https://ehr\.example\)"
-    ):
+    def slow(body: dict[str, Any]) -> Callable[[Any], tuple[int, dict[str, str], str]]:
+        def answer(_: Any) -> tuple[int, dict[str, str], str]:
+            fake.now += 0.9
+            return 200, {}, json.dumps(body)
+
+        return answer
+
+    rsps.add_callback(responses.GET, URL, slow(page(1, next_url=f"{URL}&_page=2")))
+    rsps.add_callback(responses.GET, f"{URL}&_page=2", slow(page(2, next_url=f"{URL}&_page=3")))
+    rsps.add_callback(responses.GET, f"{URL}&_page=3", slow(page(3)))
+
+    with pytest.raises(FhirUnavailableError, match=r"in time \(https://ehr\.example\)") as info:
         timed_client(fake, deadline=2.0).search(QUERY)
 
-    assert len(rsps.calls) == 2
+    assert (info.value.kind, len(rsps.calls)) == ("timeout", 3)
 
 
 def test_each_request_waits_no_longer_than_the_time_left(rsps: responses.RequestsMock) -> None:
@@ -516,11 +523,8 @@ def test_each_request_waits_no_longer_than_the_time_left(rsps: responses.Request
 
 
 def test_an_http_date_retry_after_is_read() -> None:
-    response = requests.Response()
-    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"  # long past: no wait
-    assert _retry_after(response) == 0.0
-    response.headers["Retry-After"] = "soon"
-    assert _retry_after(response) is None
+    assert _retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # long past
+    assert _retry_after({"Retry-After": "soon"}) is None
 
 
 # --- transaction (vcf2fhir --post) -------------------------------------------------------------

@@ -52,10 +52,13 @@ def patient_id(fhir: requests.Session, fhir_base: str) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # A real server's first searches (cold JIT, H2 warming up) can take seconds; the 1.5 s
-    # production read timeout guards the EHR's wait, not what these tests check.
+    # A real server's first searches (cold JIT, H2 warming up) can take seconds; the production
+    # limits (0.3 s per hook call, 1.5 s read timeout) guard the EHR's wait, not what these tests
+    # check. tests/cds_hooks/test_faults.py checks those limits against a misbehaving server.
     return Settings(
         database_url=f"sqlite:///{tmp_path}/fb.sqlite3",
         fhir_connect_timeout=5.0,
         fhir_read_timeout=60.0,
+        fhir_deadline=60.0,
+        hook_budget=30.0,
     )

@@ -10,6 +10,10 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
+from cds_hooks.app import create_app
+from cds_hooks.config import Settings
+from cds_hooks.degraded_card import ORDER_SUMMARY
+from knowledge import KnowledgeBase
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
 from tests.integration.fhir_loader import (
     for_patient,
@@ -95,18 +99,23 @@ def test_another_patients_results_on_the_server_are_not_used(
     assert _card_keys(response) == []
 
 
-def test_a_fhir_server_nobody_listens_on_is_a_412_not_a_500(client: FlaskClient) -> None:
+def _degraded(response: Any) -> str:
+    """The reason words of the one info card a hook answers when the FHIR server failed it."""
+    assert response.status_code == 200, response.get_json()
+    (card,) = response.get_json()["cards"]
+    assert (card["indicator"], card["summary"]) == ("info", ORDER_SUMMARY)
+    return str(card["detail"])
+
+
+def test_a_fhir_server_nobody_listens_on_is_an_info_card_not_a_500(client: FlaskClient) -> None:
     dead = f"http://127.0.0.1:{_free_port()}/fhir"
 
     response = client.post(SERVICE, json=hook_request(medication_request(), fhir_server=dead))
 
-    assert response.status_code == 412, response.get_json()
-    body = response.get_json()
-    assert body["expression"] == "prefetch.pgxResults"
-    assert "could not be read from fhirServer" in body["error"]
+    assert "could not be reached" in _degraded(response)
 
 
-def test_a_fhir_base_that_is_not_a_fhir_endpoint_is_a_412_not_a_500(
+def test_a_fhir_base_that_is_not_a_fhir_endpoint_is_an_info_card_not_a_500(
     client: FlaskClient, fhir_base: str
 ) -> None:
     # A live web server that answers the search with an error page (wrong base path).
@@ -114,8 +123,24 @@ def test_a_fhir_base_that_is_not_a_fhir_endpoint_is_a_412_not_a_500(
 
     response = client.post(SERVICE, json=hook_request(medication_request(), fhir_server=wrong))
 
+    _degraded(response)
+
+
+def test_a_failing_fhir_server_is_a_412_when_so_set(tmp_path: Path, kb: KnowledgeBase) -> None:
+    dead = f"http://127.0.0.1:{_free_port()}/fhir"
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/fb.sqlite3", fhir_failure_outcome="412"), kb
+    )
+
+    response = app.test_client().post(
+        SERVICE, json=hook_request(medication_request(), fhir_server=dead)
+    )
+    app.extensions["pgx_cds"].feedback.close()
+
     assert response.status_code == 412, response.get_json()
-    assert "could not be read from fhirServer" in response.get_json()["error"]
+    body = response.get_json()
+    assert body["expression"] == "prefetch.pgxResults"
+    assert "could not be read from fhirServer" in body["error"]
 
 
 EMERGE = sorted(

@@ -146,7 +146,7 @@ GALLERY = [
     ),
     pytest.param(
         replace_bytes(GUIDELINE, b"Metabolizer", b"Metaboliz\xe9r"),
-        [f"{G}: not UTF-8 text (invalid continuation byte). Save the file as UTF-8."],
+        [f"{G}:54:34: not UTF-8 text (invalid continuation byte). Save the file as UTF-8."],
         id="not UTF-8",
     ),
     pytest.param(
