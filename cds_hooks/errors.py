@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from flask import Flask, Response, jsonify
 from flask.json.provider import DefaultJSONProvider
 from pydantic import ValidationError
@@ -106,21 +107,33 @@ class PreconditionFailed(HookError):
 
 
 class JsonProvider(DefaultJSONProvider):
-    """Flask's JSON, with a body nested deeper than Python's parser goes refused as a 400.
+    """Flask's JSON through orjson (several times faster on a hook's 5-10 kB bodies); a body
+    nested deeper than the parser goes is refused as a 400 that says so.
 
-    ``json.loads`` raises ``RecursionError`` on such a body (``[[[[...`` 1000 deep), which
-    ``request.get_json`` does not catch: it would be a 500.
+    Anything orjson cannot write (a Decimal, a 65-bit integer) goes through Flask's own encoder.
     """
 
     sort_keys = False  # keep the spec's field order
 
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        # Flask passes separators (compact) or indent (debug); orjson is compact unless told.
+        option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if kwargs.get("indent") else 0)
+        if kwargs.get("sort_keys"):
+            option |= orjson.OPT_SORT_KEYS
+        try:
+            return orjson.dumps(obj, option=option).decode()
+        except TypeError:
+            return super().dumps(obj, **kwargs)
+
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise BadHookRequest(
-                "the request body nests JSON arrays and objects too deeply to be read"
-            ) from None
+            return orjson.loads(s)
+        except orjson.JSONDecodeError as exc:
+            if str(exc).startswith("depth limit exceeded"):
+                raise BadHookRequest(
+                    "the request body nests JSON arrays and objects too deeply to be read"
+                ) from None
+            raise  # a ValueError: request.get_json(silent=True) answers None, "not valid JSON"
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
@@ -32,7 +32,7 @@ from fhir_adapters import (
 from fhir_adapters.budget import Budget
 from fhir_adapters.reports import report_links
 from knowledge import KnowledgeBase, evaluate
-from knowledge.evaluate import conditions_of
+from knowledge.evaluate import drug_needs
 
 __all__ = ["bp"]
 
@@ -160,7 +160,7 @@ def order_cards(
     guidelines = kb.guidelines_by_drug.get(drug, ())
     if not guidelines:
         return found
-    needs = _needs(kb, drug)
+    needs = drug_needs(kb, drug)
     factors = context.factors if needs.factors else None
     taking = context.comedications(fetch=needs.medications)
     conflicted = {conflict.gene: conflict for conflict in readout.conflicts}
@@ -225,31 +225,6 @@ def _pretest(
         kb_version=kb.version,
         hook_instance=hook_request.hook_instance,
     )
-
-
-class _Needs(NamedTuple):
-    factors: bool
-    medications: bool
-
-
-def _needs(kb: KnowledgeBase, drug: str) -> _Needs:
-    """Whether the drug's rules need patient factors, and the medication list fetched.
-
-    A prefetched medication list is always read (an inhibitor is then named on the card); it is
-    fetched only when a rule converts the phenotype or a dose algorithm reads the drugs.
-    """
-    guidelines = kb.guidelines_by_drug.get(drug, ())
-    rows = [(g, rec) for g in guidelines for rec in g.recommendations if rec.drug == drug]
-    factors = any(conditions_of(g, rec) or rec.dose_calculation for g, rec in rows)
-    converting = False
-    for guideline in guidelines:
-        for gene in guideline.genes:
-            table = kb.inhibitors.get(gene)
-            rule = table.phenoconversion if table is not None else None
-            if rule is not None and (not rule.drugs or drug in rule.drugs):
-                converting = True
-    medications = converting or any(rec.dose_calculation for _, rec in rows)
-    return _Needs(factors, medications)
 
 
 def _patient_view(

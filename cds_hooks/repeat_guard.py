@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from cds_hooks.alert_memory import AlertMemory
 
@@ -32,8 +33,8 @@ def fingerprint(card: Mapping[str, Any]) -> str:
     """A digest of what the card tells the prescriber, suggestions included."""
     content = {key: card.get(key) for key in _CONTENT_FIELDS}
     content["suggestions"] = [s.get("label") for s in card.get("suggestions", ())]
-    text = json.dumps(content, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 class RepeatGuard:

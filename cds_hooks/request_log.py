@@ -41,8 +41,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         },
         "root": {"level": settings.log_level, "handlers": ["json"]},
         "loggers": {
-            "gunicorn.error": {"handlers": [], "propagate": True},
-            "gunicorn.access": {"handlers": [], "propagate": True},
+            # gunicorn sets its own levels (access: INFO); ours win, so WARNING means no
+            # access line per request.
+            "gunicorn.error": {"handlers": [], "propagate": True, "level": settings.log_level},
+            "gunicorn.access": {"handlers": [], "propagate": True, "level": settings.log_level},
             # urllib3 writes each URL it calls (DEBUG) or retries (WARNING); a FHIR search URL
             # names the patient, so it speaks only of errors unless PHI may be logged.
             **({} if settings.log_phi else {"urllib3": {"level": "ERROR"}}),

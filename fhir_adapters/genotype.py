@@ -129,20 +129,23 @@ class _Reader:
         self.by_resource: dict[int, GeneResult] = {}
 
     def read(self) -> GenotypeReadout:
-        current = [(n, r) for n, r in self.flat.resources if _status(r) not in _IGNORED_STATUSES]
-        observations = [(n, r) for n, r in current if r.get("resourceType") == "Observation"]
+        # Each resource's codes are read once here, not once per kind of result looked for.
+        current = [
+            (n, r, _codes(r)) for n, r in self.flat.resources if _status(r) not in _IGNORED_STATUSES
+        ]
+        observations = [c for c in current if c[1].get("resourceType") == "Observation"]
         haplotypes: dict[str, list[tuple[str | None, Resource, str]]] = {}
-        for name, resource in observations:
-            if has_code(resource, *GENOTYPE_CODES):
+        for name, resource, codes in observations:
+            if not codes.isdisjoint(GENOTYPE_CODES):
                 self._genotype(name, resource, haplotypes)
-            elif has_code(resource, HAPLOTYPE_CODE):
+            elif HAPLOTYPE_CODE in codes:
                 self._collect_haplotype(name, resource, haplotypes)
         self._haplotypes(haplotypes)
-        for name, resource in observations:
-            if has_code(resource, *IMPLICATION_CODES):
+        for name, resource, codes in observations:
+            if not codes.isdisjoint(IMPLICATION_CODES):
                 self._implication(name, resource)
-        for name, resource in current:
-            if has_code(resource, *_PRESENCE_TESTS):
+        for name, resource, codes in current:
+            if not codes.isdisjoint(_PRESENCE_TESTS):
                 self._presence_test(name, resource)
         for item, present, name in self.flat.presence_answers:
             self._presence_answer(item, present, name)
@@ -487,6 +490,16 @@ def _effective(resource: Resource) -> str | None:
     if isinstance(period, Mapping) and isinstance(period.get("start"), str):
         return str(period["start"])
     return None
+
+
+def _codes(resource: Resource) -> frozenset[str]:
+    """The codes of ``resource["code"]``, whatever their system (as ``has_code`` matches them).
+
+    Only text: a code sent as a list or an object (bad data) matches nothing and must not fail.
+    """
+    return frozenset(
+        code for c in codings(resource.get("code")) if isinstance(code := c.get("code"), str)
+    )
 
 
 def _status(resource: Resource) -> str | None:

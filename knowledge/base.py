@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from knowledge.phenotype import DiplotypeIndex
 from knowledge.schema import (
@@ -45,6 +46,10 @@ class KnowledgeBase:
     variants: frozenset[str] = field(init=False)
     # RxNorm -> name of guideline drugs and of drugs known only as co-medications.
     substances_by_rxnorm: Mapping[str, str] = field(init=False)
+    # Answers worked out from this knowledge alone, kept for its lifetime (drug_needs).
+    _memo: dict[tuple[str, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _drug_names: Mapping[str, str] = field(init=False, repr=False)
     _drug_pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _substance_names: Mapping[str, str] = field(init=False, repr=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from knowledge.base import KnowledgeBase
 from knowledge.gene_call import NO_RESULT, Conversion, GeneCall
@@ -17,11 +18,13 @@ from knowledge.schema import Guideline, PatientCondition, Recommendation, Varian
 __all__ = [
     "URGENCY",
     "Conversion",
+    "DrugNeeds",
     "Evaluation",
     "GeneCall",
     "call_gene",
     "call_variant",
     "conditions_of",
+    "drug_needs",
     "evaluate",
     "indicator_for",
 ]
@@ -301,6 +304,40 @@ def _converted(
     if table is None or not taken or call.gene not in kb.genes:
         return call
     return phenoconvert(call, table, kb.genes[call.gene], taken, drug)
+
+
+class DrugNeeds(NamedTuple):
+    """What a drug's rules read beyond the genotypes, so a hook call fetches only that."""
+
+    # Age, sex, weight, pregnancy, eGFR or ancestry (a row's conditions, a dose algorithm).
+    factors: bool
+    # The medication list fetched when not prefetched: a rule converts the phenotype, or a dose
+    # algorithm reads the drugs. A prefetched list is always read (an inhibitor is named).
+    medications: bool
+
+
+def drug_needs(kb: KnowledgeBase, drug: str) -> DrugNeeds:
+    """What ``drug``'s rules need; worked out once per knowledge base (it scans every row)."""
+    key = ("drug_needs", drug)
+    needs = kb._memo.get(key)
+    if not isinstance(needs, DrugNeeds):
+        needs = kb._memo[key] = _scan_needs(kb, drug)
+    return needs
+
+
+def _scan_needs(kb: KnowledgeBase, drug: str) -> DrugNeeds:
+    guidelines = kb.guidelines_by_drug.get(drug, ())
+    rows = [(g, rec) for g in guidelines for rec in g.recommendations if rec.drug == drug]
+    factors = any(conditions_of(g, rec) or rec.dose_calculation for g, rec in rows)
+    converting = False
+    for guideline in guidelines:
+        for gene in guideline.genes:
+            table = kb.inhibitors.get(gene)
+            rule = table.phenoconversion if table is not None else None
+            if rule is not None and (not rule.drugs or drug in rule.drugs):
+                converting = True
+    medications = converting or any(rec.dose_calculation for _, rec in rows)
+    return DrugNeeds(factors, medications)
 
 
 def conditions_of(guideline: Guideline, rec: Recommendation) -> list[PatientCondition]:

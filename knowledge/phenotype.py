@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from knowledge.schema import GeneTable
 
@@ -31,6 +32,17 @@ _DIGITS = re.compile(r"(\d+)")
 def _natural(allele: str) -> tuple[tuple[int, str], ...]:
     """Sort key putting ``*2`` before ``*17``, as CPIC writes diplotypes."""
     return tuple((int(p), "") if p.isdigit() else (-1, p) for p in _DIGITS.split(allele))
+
+
+_T = TypeVar("_T")
+# Texts remembered per gene table and question; past this the memory starts again, empty.
+_MEMO_SIZE = 4096
+
+
+def _remember(memo: dict[str, _T], key: str, value: _T) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
 
 
 def normalize_diplotype(diplotype: str) -> tuple[str, ...] | None:
@@ -89,6 +101,11 @@ class DiplotypeIndex:
     def __init__(self, table: GeneTable) -> None:
         self.table = table
         self._alleles = frozenset(table.alleles)
+        # Answers already worked out, by the text asked about: a hook call asks the same few
+        # diplotypes of each gene again and again (reading the result, then each guideline).
+        # Bounded, since the texts come from requests; both answers are immutable.
+        self._split_memo: dict[str, tuple[str, ...] | None] = {}
+        self._call_memo: dict[str, DiplotypeCall | None] = {}
         self._by_pair: dict[tuple[str, ...], tuple[str, str, str | None, str]] = {}
         for diplotype, entry in table.diplotypes.items():
             pair = self.split(diplotype)
@@ -116,6 +133,15 @@ class DiplotypeIndex:
         Allele names may themselves hold a slash (G6PD "Telti/Kobe"), so the split that leaves
         known alleles on both sides wins; unknown names fall back to the plain split.
         """
+        try:
+            return self._split_memo[diplotype]
+        except KeyError:
+            pass
+        found = self._split(diplotype)
+        _remember(self._split_memo, diplotype, found)
+        return found
+
+    def _split(self, diplotype: str) -> tuple[str, ...] | None:
         text = diplotype.strip()
         if text in self._alleles:
             return (text,)
@@ -131,6 +157,15 @@ class DiplotypeIndex:
 
     def call(self, diplotype: str) -> DiplotypeCall | None:
         """The diplotype's phenotype and lookup keys, or ``None`` when CPIC's data cannot say."""
+        try:
+            return self._call_memo[diplotype]
+        except KeyError:
+            pass
+        found = self._call(diplotype)
+        _remember(self._call_memo, diplotype, found)
+        return found
+
+    def _call(self, diplotype: str) -> DiplotypeCall | None:
         if self.table.lookup == "allele_status":
             return self._allele_status(diplotype)
         pair = self.split(diplotype)
