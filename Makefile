@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := pyproject.toml constraints.txt
 
-.PHONY: run test bench-vcf
+.PHONY: run test bench-vcf bench
 
 ## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
 ## (EHR authentication off unless PGX_CDS_AUTH=jwt: a development server on loopback)
@@ -27,6 +27,14 @@ test: $(VENV)/.installed-test
 ## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)
 bench-vcf: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.vcf2fhir_speed --repeat 3
+
+## bench: hook throughput and p50/p99 under gunicorn, with prefetch and with FHIR callbacks to HAPI,
+## the in-process cost and a 5-minute soak, against issue #7's targets (docs/benchmarks.md; about
+## 15 minutes). BENCH_ARGS="--quick" runs every step briefly (about 2 minutes with HAPI's start).
+## Installs wrk (apt) and builds the open-loop generator (go) first: benchmarks/load/install.sh.
+bench: $(VENV)/.installed-test
+	benchmarks/load/install.sh
+	deploy/hapi/with-hapi.sh $(BIN)/python -m benchmarks.hook_load $(BENCH_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,3 @@
+module pgx-cds-hooks/benchmarks/load/openloop
+
+go 1.19
