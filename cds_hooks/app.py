@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import urllib.request
 
 import requests
 from flask import Flask
@@ -19,7 +21,7 @@ from cds_hooks.request_log import install_request_log
 from cds_hooks.state import EXTENSION_KEY, ServiceState
 from knowledge import KnowledgeBase
 
-__all__ = ["create_app", "start_knowledge_reload"]
+__all__ = ["create_app", "fhir_session", "start_knowledge_reload"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def create_app(
         settings=settings,
         knowledge=holder,
         feedback=FeedbackStore(settings.database_url),
-        http=requests.Session(),
+        http=fhir_session(),
     )
     if settings.cors_origins:
         CORS(
@@ -69,6 +71,23 @@ def create_app(
         extra={**holder.current.summary, "knowledge_dir": str(settings.knowledge_dir or "bundled")},
     )
     return app
+
+
+def fhir_session() -> requests.Session:
+    """The pooled session for FHIR callbacks.
+
+    requests reads the proxy variables and ~/.netrc again for every request (a few hundred µs
+    each, several searches per hook). Without a proxy configured there is nothing to read, and
+    credentials from .netrc must not reach an EHR's server anyway: then the session reads none,
+    and the CA bundle a site names (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) is set here once.
+    """
+    session = requests.Session()
+    session.trust_env = bool(urllib.request.getproxies())
+    if not session.trust_env:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+    return session
 
 
 def start_knowledge_reload(app: Flask, *, sighup: bool) -> KnowledgeWatcher | None:

@@ -84,6 +84,12 @@ def call_service(service_id: str) -> Response:
     topics: dict[str, str] = {}
     # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
     if relevant:
+        context = PatientContext(hook_request, state, kb, drafts, budget=budget, resolver=resolver)
+        # What the rules will read besides genotypes is searched meanwhile, not after.
+        needs = [drug_needs(kb, o.drug) for o in relevant if o.drug is not None]
+        context.start(
+            factors=any(n.factors for n in needs), medications=any(n.medications for n in needs)
+        )
         try:
             readout, origin = genomic_results(hook_request, state, kb, budget)
         except GenomicResultsUnavailable as exc:
@@ -92,7 +98,6 @@ def call_service(service_id: str) -> Response:
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
-        context = PatientContext(hook_request, state, kb, drafts, budget=budget, resolver=resolver)
         for order in relevant:
             assert order.drug is not None
             key = order.reference or order.drug

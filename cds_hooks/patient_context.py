@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -61,7 +64,10 @@ class PatientContext:
         self._today = today or datetime.datetime.now(datetime.UTC).date()
         # Where each part came from, or why it is missing: for logs and the cards' notes.
         self.unavailable: list[str] = []
+        self._lock = threading.Lock()
         self._comedications: dict[bool, list[Comedication]] = {}
+        # Searches started early (start), by prefetch key, until read takes them.
+        self._pending: dict[str, Future[list[Any]]] = {}
 
     @cached_property
     def factors(self) -> PatientFactors:
@@ -94,12 +100,32 @@ class PatientContext:
                 known.add(draft.drug)
         return found
 
+    def start(self, *, factors: bool, medications: bool) -> None:
+        """Begin the searches the orders' rules will need, so they run beside the genomic one.
+
+        Only what ``read`` would search anyway, later: keys not prefetched, when a fhirServer
+        was given. Each search stays within the call's budget.
+        """
+        if self._request.fhir_server is None:
+            return
+        groups = [(PATIENT_FACTOR_KEYS, "patient details")] if factors else []
+        if medications:
+            groups.append((MEDICATION_KEYS, "medication list"))
+        for keys, what in groups:
+            for key, template in keys.items():
+                if not self._prefetched(key) and key not in self._pending:
+                    self._pending[key] = _SEARCHES.submit(self._fetch, key, template, what)
+
     def read(self, keys: Mapping[str, str], what: str, *, fetch: bool = True) -> list[Any]:
-        """Every prefetched key's resources; a key not prefetched is fetched when possible."""
+        """Every prefetched key's resources; a key not prefetched is fetched when possible.
+
+        The keys to fetch are searched at once, each in its own thread (or were started early).
+        """
         resources: list[Any] = []
+        searches: list[Future[list[Any]]] = []
         for key, template in keys.items():
-            value = self._request.prefetch.get(key, _ABSENT)
-            if value is not _ABSENT and not is_operation_outcome(value):
+            if self._prefetched(key):
+                value = self._request.prefetch[key]
                 resources.extend(iter_resources(value) if isinstance(value, Mapping) else ())
                 continue
             if not fetch:
@@ -107,24 +133,43 @@ class PatientContext:
             if self._request.fhir_server is None:
                 self._note(f"{what} not prefetched ({key}) and no fhirServer to read it from")
                 continue
-            query = template.replace(
-                "{{context.patientId}}", quote(self._request.patient_id, safe="")
-            )
-            if query.startswith("Patient/"):
-                # A read, as prefetch templates write it; fetched as a search for one Bundle.
-                query = "Patient?_id=" + query.removeprefix("Patient/")
+            started = self._pending.pop(key, None)
+            searches.append(started or _SEARCHES.submit(self._fetch, key, template, what))
+        for search in searches:
             try:
-                bundles = fhir_search(self._request, self._state, self._budget, query)
-            except FhirError as exc:
-                self._note(f"{what} could not be read from fhirServer ({exc})")
-                continue
-            resources.extend(r for bundle in bundles for r in iter_resources(bundle))
+                # Each search ends within the budget (the client's bound is hard); the margin
+                # only guards against a bug, so that a hook call can never hang here.
+                resources.extend(search.result(timeout=self._budget.remaining() + 1.0))
+            except FutureTimeout:
+                self._note(f"{what} could not be read from fhirServer in time")
         return resources
 
+    def _prefetched(self, key: str) -> bool:
+        value = self._request.prefetch.get(key, _ABSENT)
+        return value is not _ABSENT and not is_operation_outcome(value)
+
+    def _fetch(self, key: str, template: str, what: str) -> list[Any]:
+        """The resources one prefetch template names, searched on the fhirServer; [] on failure."""
+        query = template.replace("{{context.patientId}}", quote(self._request.patient_id, safe=""))
+        if query.startswith("Patient/"):
+            # A read, as prefetch templates write it; fetched as a search for one Bundle.
+            query = "Patient?_id=" + query.removeprefix("Patient/")
+        try:
+            bundles = fhir_search(self._request, self._state, self._budget, query)
+        except FhirError as exc:
+            self._note(f"{what} could not be read from fhirServer ({exc})")
+            return []
+        return [r for bundle in bundles for r in iter_resources(bundle)]
+
     def _note(self, text: str) -> None:
-        if text not in self.unavailable:
+        with self._lock:
+            if text in self.unavailable:
+                return
             self.unavailable.append(text)
-            log.info("patient context incomplete: %s", text)
+        log.info("patient context incomplete: %s", text)
 
 
+# Searches of the patient's context run here, beside the hook's own thread (which reads the
+# genomic results meanwhile). Each waits on FHIR, not the CPU, and ends within the hook's budget.
+_SEARCHES = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pgx-context-search")
 _ABSENT = object()

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import requests
 
 from fhir_adapters.bounded_http import Answer, ExchangeError, exchange
@@ -219,8 +220,8 @@ class FhirClient:
                 f"FHIR server refused the {action}: {answer.status}{why}".rstrip()
             )
         try:
-            body = json.loads(answer.body)
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            body = orjson.loads(answer.body)
+        except ValueError as exc:  # orjson's JSONDecodeError (bad UTF-8 too) is a ValueError
             raise FhirResponseError(
                 "FHIR server answered with something that is not JSON", kind="garbage"
             ) from exc
