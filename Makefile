@@ -31,10 +31,12 @@ bench-vcf: $(VENV)/.installed-test
 ## bench: hook throughput and p50/p99 under gunicorn, with prefetch and with FHIR callbacks to HAPI,
 ## the in-process cost and a 5-minute soak, against issue #7's targets (docs/benchmarks.md; about
 ## 15 minutes). BENCH_ARGS="--quick" runs every step briefly (about 2 minutes with HAPI's start).
-## Installs wrk (apt) and builds the open-loop generator (go) first: benchmarks/load/install.sh.
+## Installs wrk and go (apt) and builds the open-loop generator first: benchmarks/load/install.sh.
+## HAPI runs only for the FHIR step: an idle JVM beside the prefetch runs would take their CPU.
 bench: $(VENV)/.installed-test
 	benchmarks/load/install.sh
-	deploy/hapi/with-hapi.sh $(BIN)/python -m benchmarks.hook_load $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.hook_load --only sweep prefetch info inprocess soak $(BENCH_ARGS)
+	deploy/hapi/with-hapi.sh $(BIN)/python -m benchmarks.hook_load --only fhir $(BENCH_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -67,7 +67,7 @@ TARGET_P99_MS = 20.0
 TARGET_BEYOND_FHIR_MS = 5.0
 FLAT_MIB_PER_MIN = 1.0
 # InProcessMemory's max_entries (cds_hooks/alert_memory.py), per worker.
-ALERT_MEMORY_CAP = 100_000
+ALERT_MEMORY_CAP = 20_000  # PGX_CDS_ALERT_MEMORY_MAX_ENTRIES' default
 
 
 @dataclass(frozen=True)

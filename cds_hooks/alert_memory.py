@@ -83,7 +83,7 @@ class InProcessMemory:
     no live entry is ever evicted while an expired one remains. Reads do not refresh an entry.
     """
 
-    def __init__(self, max_entries: int = 100_000, clock: Clock = time.monotonic) -> None:
+    def __init__(self, max_entries: int = 20_000, clock: Clock = time.monotonic) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self._max_entries = max_entries
@@ -326,14 +326,17 @@ def _address(client: redis.Redis) -> str:
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
-def open_alert_memory(url: str | None, *, strict: bool = False) -> AlertMemory:
+def open_alert_memory(
+    url: str | None, *, strict: bool = False, max_entries: int = 20_000
+) -> AlertMemory:
     """The memory a URL names: None, "" or "memory" -> in-process; redis://, rediss://, unix:// -> Redis.
 
-    ``strict`` applies to Redis only (see :class:`RedisMemory`); the in-process memory never fails.
+    ``strict`` applies to Redis only (see :class:`RedisMemory`); the in-process memory never fails
+    and holds ``max_entries`` at most.
     """
     text = (url or "").strip()
     if text.lower() in IN_PROCESS_NAMES:
-        return InProcessMemory()
+        return InProcessMemory(max_entries)
     scheme, separator, rest = text.partition("://")
     if text.lower().startswith(REDIS_SCHEMES):
         # redis-py reads lower-case schemes only.

@@ -286,7 +286,9 @@ def _verifier(settings: Settings) -> JwtVerifier:
             "list algorithms such as RS384,ES384,RS256,ES256"
         )
     keys = IssuerKeys(load_trusted_issuers(settings.trusted_issuers))
-    memory = open_alert_memory(settings.alert_memory_url, strict=True)
+    memory = open_alert_memory(
+        settings.alert_memory_url, strict=True, max_entries=settings.alert_memory_max_entries
+    )
     log.info(
         "EHR authentication: JWT from %d trusted issuer(s)",
         len(keys.issuers.issuers),

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Where shown and overridden cards are remembered: empty for this process only, or a Redis
     # URL (redis://host:6379/0) so that every replica agrees.
     alert_memory_url: str | None = None
+    # Entries the in-process memory holds at most per worker process (~0.35 KB each; a card shown
+    # takes one). Past it the oldest go first: an overridden card may then show again sooner.
+    alert_memory_max_entries: int = Field(default=20_000, ge=100)
     # Key of the HMAC that turns patient ids into memory keys; set one per deployment (shared by
     # its replicas) so the Redis contents cannot be matched back to patients.
     alert_memory_secret: SecretStr = SecretStr("pgx-cds-hooks-default-key")

@@ -14,6 +14,7 @@ records a metric (cds_hooks.metrics says why that order matters), and removed at
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -100,4 +101,8 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no t
         # (which would end the worker mid-request).
         app = create_app(self._settings, self._knowledge)
         start_knowledge_reload(app, sighup=True)
+        # Everything loaded so far (the knowledge base: ~100,000 objects) lives as long as the
+        # worker. Out of the cyclic collector's reach, a full collection takes microseconds
+        # instead of ~50 ms, a pause that would land on some hook call's latency (p99).
+        gc.freeze()
         return app

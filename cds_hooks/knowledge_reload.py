@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -165,6 +166,10 @@ class KnowledgeHolder:
             log.info("knowledge unchanged", extra={"version": status.knowledge.version})
             return ReloadOutcome.UNCHANGED
         self._status = KnowledgeStatus(knowledge, _now())
+        # The new knowledge base lives until the next reload: keep the cyclic collector off its
+        # ~100,000 objects, as for the first one (gunicorn_app.py); the old one is freed by
+        # reference counting once no call holds it.
+        gc.freeze()
         log.info(
             "knowledge reloaded",
             extra={

@@ -48,7 +48,10 @@ class ServiceState:
         if pretest is not None:
             check_against(self.site, pretest)
         self.repeats = RepeatGuard(
-            open_alert_memory(self.settings.alert_memory_url),
+            open_alert_memory(
+                self.settings.alert_memory_url,
+                max_entries=self.settings.alert_memory_max_entries,
+            ),
             secret=self.settings.alert_memory_secret.get_secret_value().encode(),
             select_window=self.settings.repeat_after_select_window,
             override_window=self.settings.quiet_after_override_window,

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
@@ -26,6 +27,8 @@ from cds_hooks.alert_memory import (
     RedisMemory,
     open_alert_memory,
 )
+from cds_hooks.app import create_app
+from cds_hooks.config import Settings
 
 LONG = 60.0
 # Short real TTL for Redis; the wait after it leaves a wide margin for a slow machine.
@@ -485,3 +488,18 @@ def test_open_rejects_other_urls(url: str, message: str) -> None:
         open_alert_memory(url)
     assert "secret" not in str(info.value)
     assert "redis://, rediss:// or unix://" in str(info.value)
+
+
+def test_the_in_process_memory_holds_the_configured_number_of_entries(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/fb.sqlite3", alert_memory_max_entries=100)
+    )
+    memory = app.extensions["pgx_cds"].repeats._memory
+    try:
+        for n in range(250):
+            memory.remember(f"key-{n}", "1", 60)
+        assert len(memory) == 100
+        assert memory.recall("key-249") == "1"
+        assert memory.recall("key-0") is None
+    finally:
+        app.extensions["pgx_cds"].feedback.close()
