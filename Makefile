@@ -47,5 +47,5 @@ $(VENV)/.installed-run: $(DEPS) | $(VENV)/bin/python
 	@touch $@
 
 $(VENV)/.installed-test: $(DEPS) | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,postgres]"
 	@touch $@ $(VENV)/.installed-run
