@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from fhir_adapters.resources import Resource, iter_resources, medication_concept, reference_of
+from fhir_adapters.resources import Resource, all_resources, medication_concept, reference_of
 from knowledge.patient import Comedication
 
 __all__ = ["ACTIVE_STATEMENT_STATUSES", "ORDER_INTENTS", "active_comedications"]
@@ -37,7 +37,7 @@ def active_comedications(
     (default: the current UTC date) is not current. Malformed resources are skipped.
     """
     today = today or datetime.datetime.now(datetime.UTC).date()
-    flat = [r for item in _iterable(resources) for r in iter_resources(item)]
+    flat = all_resources(resources)
     medications = {
         reference: r
         for r in flat
@@ -53,15 +53,6 @@ def active_comedications(
             name = reference_of(resource) or str(resource["resourceType"])
             found[drug] = Comedication(drug, f"{name} ({status})")
     return list(found.values())
-
-
-def _iterable(resources: Any) -> Iterable[Any]:
-    if isinstance(resources, Mapping):
-        return (resources,)
-    try:
-        return list(resources)
-    except TypeError:
-        return ()
 
 
 def _current_status(resource: Resource, today: datetime.date) -> str | None:

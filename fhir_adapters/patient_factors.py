@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from fhir_adapters.resources import Resource, codings, iter_resources, reference_of
+from fhir_adapters.resources import Resource, all_resources, codings, reference_of
 from knowledge.patient import PatientFactors, Sex
 
 __all__ = [
@@ -154,7 +154,7 @@ def read_patient_factors(
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     notes: list[str] = []
-    flat = [r for item in _iterable(resources) for r in iter_resources(item)]
+    flat = all_resources(resources)
     patients = [r for r in flat if r.get("resourceType") == "Patient"]
     if patients:
         _read_patient(patients[0], today, values, sources, notes)
@@ -170,15 +170,6 @@ def read_patient_factors(
         _choose_measurement(factor, readings.get(factor, []), values, sources, notes)
     _choose_pregnancy(readings.get("pregnant", []), today, values, sources, notes)
     return PatientFactors(**values, sources=sources, notes=tuple(notes))
-
-
-def _iterable(resources: Any) -> Iterable[Any]:
-    if isinstance(resources, Mapping):
-        return (resources,)
-    try:
-        return list(resources)
-    except TypeError:
-        return ()
 
 
 def _name(resource: Resource) -> str:

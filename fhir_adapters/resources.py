@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 __all__ = [
+    "all_resources",
     "codings",
     "is_operation_outcome",
     "iter_resources",
@@ -35,6 +36,17 @@ def iter_resources(value: Any) -> Iterator[Resource]:
                 yield from iter_resources(entry.get("resource"))
         return
     yield value
+
+
+def all_resources(value: Any) -> list[Resource]:
+    """Every resource in a Bundle, a resource, or a list of either (what prefetch and searches give)."""
+    if isinstance(value, Mapping):
+        return list(iter_resources(value))
+    try:
+        items = list(value)
+    except TypeError:
+        return []
+    return [resource for item in items for resource in iter_resources(item)]
 
 
 def reference_of(resource: Resource) -> str | None:

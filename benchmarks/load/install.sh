@@ -10,36 +10,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-as_root() {
-	if [[ "$(id -u)" -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-		sudo -n "$@"
-	else
-		return 77
-	fi
-}
-
 # apt_install COMMAND PACKAGE: install PACKAGE with apt-get unless COMMAND is already there.
 apt_install() {
-	command -v "$1" >/dev/null && return 0
-	if ! as_root true; then
-		echo "bench: $1 is not installed, and installing it needs root." >&2
-		echo "  Install it (Debian/Ubuntu: sudo apt-get install $2) and run make bench again." >&2
-		exit 1
-	fi
-	echo "bench: installing $2 with apt-get" >&2
-	local log
-	log="$(mktemp)"
-	if ! { as_root apt-get update -qq &&
-		as_root env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends "$2"; } >"$log" 2>&1; then
-		echo "bench: apt-get could not install $2; its last lines:" >&2
-		tail -n 20 "$log" >&2
-		rm -f "$log"
-		exit 1
-	fi
-	rm -f "$log"
+	command -v "$1" >/dev/null || "$root/deploy/apt-install.sh" bench "$2"
 }
 
 apt_install wrk wrk

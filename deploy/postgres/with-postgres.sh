@@ -38,36 +38,10 @@ find_bindir() {
 	[[ -n "$dir" && -x "$dir/initdb" ]] && echo "$dir"
 }
 
-install_postgres() {
-	local -a as_root
-	if [[ "$(id -u)" -eq 0 ]]; then
-		as_root=()
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-		as_root=(sudo -n)
-	else
-		echo "with-postgres: PostgreSQL is not installed, and installing it needs root." >&2
-		echo "  Install it (Debian/Ubuntu: sudo apt-get install postgresql), or set" >&2
-		echo "  PGX_CDS_TEST_POSTGRES_URL=postgresql+psycopg://USER@HOST:PORT/DB to use a running server." >&2
-		exit 1
-	fi
-	echo "with-postgres: installing postgresql with apt-get" >&2
-	local log
-	log="$(mktemp)"
-	# The package creates a system cluster; the harness uses its own and leaves that one alone.
-	if ! { "${as_root[@]}" apt-get update -qq &&
-		"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends postgresql; } >"$log" 2>&1; then
-		echo "with-postgres: apt-get could not install postgresql; its last lines:" >&2
-		tail -n 20 "$log" >&2
-		rm -f "$log"
-		exit 1
-	fi
-	rm -f "$log"
-}
-
 bindir="$(find_bindir || true)"
 if [[ -z "$bindir" ]]; then
-	install_postgres
+	"$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh" with-postgres postgresql \
+		"set PGX_CDS_TEST_POSTGRES_URL=postgresql+psycopg://USER@HOST:PORT/DB to use a running server"
 	bindir="$(find_bindir || true)"
 	if [[ -z "$bindir" ]]; then
 		echo "with-postgres: initdb not found after installing postgresql" >&2

@@ -25,35 +25,9 @@ fi
 
 timeout="${REDIS_BOOT_TIMEOUT:-20}"
 
-install_redis() {
-	local -a as_root
-	if [[ "$(id -u)" -eq 0 ]]; then
-		as_root=()
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-		as_root=(sudo -n)
-	else
-		echo "with-redis: redis-server is not installed, and installing it needs root." >&2
-		echo "  Install it (Debian/Ubuntu: sudo apt-get install redis-server), or set" >&2
-		echo "  PGX_CDS_TEST_REDIS_URL=redis://HOST:PORT/DB to use a running server." >&2
-		exit 1
-	fi
-	echo "with-redis: installing redis-server with apt-get" >&2
-	local log
-	log="$(mktemp)"
-	# The package enables a system service; the harness uses its own server and leaves it alone.
-	if ! { "${as_root[@]}" apt-get update -qq &&
-		"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends redis-server; } >"$log" 2>&1; then
-		echo "with-redis: apt-get could not install redis-server; its last lines:" >&2
-		tail -n 20 "$log" >&2
-		rm -f "$log"
-		exit 1
-	fi
-	rm -f "$log"
-}
-
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-	install_redis
+	"$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh" with-redis redis-server \
+		"set PGX_CDS_TEST_REDIS_URL=redis://HOST:PORT/DB to use a running server"
 fi
 
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/pgx-redis.XXXXXX")"
