@@ -6,8 +6,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,9 +26,8 @@ from cds_hooks.state import EXTENSION_KEY
 from knowledge import KnowledgeBase, KnowledgeLoadError
 from knowledge.loader import bundled_root
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
-from tests.cds_hooks.test_feedback_durability import free_port, kill_group, wait_healthy
+from tests.serving import kill_group, start_serve
 
-REPO = Path(__file__).resolve().parents[2]
 # The clopidogrel slice of the bundled knowledge: the real files, loaded in milliseconds.
 SLICE = ("drugs.yaml", "genes/CYP2C19.yaml", "guidelines/cpic-clopidogrel.yaml")
 GUIDELINE = "guidelines/cpic-clopidogrel.yaml"
@@ -367,28 +364,14 @@ def test_gunicorn_keeps_the_last_good_version_through_a_hup_with_a_broken_folder
     tmp_path: Path, knowledge_dir: Path
 ) -> None:
     """Workers reload by polling; ``kill -HUP <master>`` with a broken folder drops no request."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "server.log"
     env = {
-        **os.environ,
         "PGX_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.sqlite3",
         "PGX_CDS_KNOWLEDGE_DIR": str(knowledge_dir),
         "PGX_CDS_KNOWLEDGE_RELOAD_INTERVAL": "0.1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "cds_hooks.cli", "serve", "--port", str(port)]
-    with log.open("wb") as out:
-        master = subprocess.Popen(
-            [*command, "--workers", "2"],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    log = tmp_path / "server.log"
+    master, base = start_serve(tmp_path, env, workers=2, log=log)
     try:
-        wait_healthy(master, base, log)
         old = requests.get(f"{base}/readyz", timeout=5).json()["knowledge"]["version"]
 
         def every_worker(condition: Callable[[dict[str, Any]], bool]) -> bool:

@@ -21,7 +21,7 @@ from cds_hooks.knowledge_reload import KnowledgeHolder, ReloadOutcome
 from cds_hooks.metrics import MULTIPROC_ENV, use_multiprocess_dir
 from knowledge import KnowledgeBase
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
-from tests.cds_hooks.test_feedback_durability import free_port
+from tests.serving import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WHEN = "2021-12-11T10:05:31Z"

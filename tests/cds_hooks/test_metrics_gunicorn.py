@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,11 +16,10 @@ import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
-from tests.cds_hooks.test_feedback_durability import free_port, kill_group, wait_healthy
+from tests.serving import kill_group, start_serve
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 30
 HOOKS = 'pgx_cds_requests_total{endpoint="hook",service="pgx-order-sign",status="200"}'
 CARDS = 'pgx_cds_cards_total{indicator="warning",topic="cpic-clopidogrel"}'
@@ -64,32 +62,20 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     log = tmp_path / "server.log"
     env = {
-        **os.environ,
         "PGX_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.sqlite3",
         "PGX_CDS_AUTH": "off",
         # Where `serve` makes its private metrics folder, so that this test can look inside.
         "TMPDIR": str(tmp),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-m", "cds_hooks.cli", "serve", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--workers", "2"],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # A folder set from outside would be used as it is; each test starts with none.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+        process, base = start_serve(tmp_path, env, workers=2, log=log)
     try:
-        wait_healthy(process, base, log)
         yield Server(process, base, tmp, log)
     finally:
         kill_group(process)

@@ -27,7 +27,7 @@ from tests.builders import (
     pgx_prefetch,
     searchset,
 )
-from tests.cds_hooks.test_feedback_durability import free_port
+from tests.serving import free_port
 
 TOKEN = "tok-PHI-3c1e9a77d2b0-never-logged"
 PATIENT = "pt-7Q9Z-phi-probe"
