@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
 from cds_hooks.cli import main
 from fhir_adapters.genotype import read_genotypes
@@ -87,19 +89,19 @@ def test_the_bundle_goes_to_stdout_without_o(kb: KnowledgeBase) -> None:
     assert json.loads(out)["type"] == "transaction"
 
 
-def test_a_multisample_vcf_runs_as_a_batch_with_a_summary(tmp_path: Path) -> None:
+def _batch(tmp_path: Path, *options: str) -> tuple[int, str, str, Path]:
+    """vcf2fhir on the two-sample example, each sample mapped to a patient; bundles to a folder."""
     patients = tmp_path / "patients.tsv"
     patients.write_text("Sample_1\tpatient-a\nSample_2\tpatient-b\n")
     out = tmp_path / "bundles"
-    code, _, err = _run(
-        str(EXAMPLES / "multisample.vcf"),
-        "--patient-map",
-        str(patients),
-        "-o",
-        str(out),
-        "--report",
-        str(tmp_path / "reports"),
+    code, stdout, err = _run(
+        str(EXAMPLES / "multisample.vcf"), "--patient-map", str(patients), "-o", str(out), *options
     )
+    return code, stdout, err, out
+
+
+def test_a_multisample_vcf_runs_as_a_batch_with_a_summary(tmp_path: Path) -> None:
+    code, _, err, out = _batch(tmp_path, "--report", str(tmp_path / "reports"))
     assert code == 0, err
     written = sorted(p.name for p in out.iterdir())
     assert written == ["multisample.Sample_1.bundle.json", "multisample.Sample_2.bundle.json"]
@@ -186,3 +188,68 @@ def test_an_unwritable_output_is_an_error_not_a_traceback(tmp_path: Path) -> Non
     code, _, err = _run(str(EXAMPLE), "--patient-id", "p1", "-o", str(blocker / "bundle.json"))
     assert code == 1
     assert err.startswith("error: writing")
+
+
+# --- --report-url: the genomic report links where the HTML report is published ---------------
+
+
+def _report(bundle: dict[str, Any]) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    ]
+    (report,) = found
+    return report
+
+
+def test_the_genomic_report_presents_the_report_url(tmp_path: Path) -> None:
+    url = "https://reports.example.org/pgx/p1.html"
+    code, out, err = _run(
+        str(EXAMPLE),
+        "--patient-id",
+        "p1",
+        "--report",
+        str(tmp_path / "report.html"),
+        "--report-url",
+        url,
+    )
+
+    assert code == 0, err
+    report = _report(json.loads(out))
+    assert report["presentedForm"] == [
+        {"contentType": "text/html", "url": url, "title": "Pharmacogenomic report"}
+    ]
+    DiagnosticReport.model_validate(report)
+
+
+def test_a_batch_fills_in_each_sample_of_the_report_url(tmp_path: Path) -> None:
+    code, _, err, out = _batch(
+        tmp_path, "--report-url", "https://reports.example.org/pgx/{sample}.html"
+    )
+
+    assert code == 0, err
+    urls = {
+        _report(json.loads(path.read_text()))["presentedForm"][0]["url"] for path in out.iterdir()
+    }
+    assert urls == {
+        "https://reports.example.org/pgx/Sample_1.html",
+        "https://reports.example.org/pgx/Sample_2.html",
+    }
+
+
+def test_a_batch_report_url_without_the_placeholder_is_refused(tmp_path: Path) -> None:
+    code, _, err, out = _batch(
+        tmp_path, "--report-url", "https://reports.example.org/pgx/report.html"
+    )
+
+    assert code == 2
+    assert "2 samples need a report URL each: put {sample} in --report-url" in err
+    assert not out.exists()
+
+
+def test_a_report_url_that_is_not_http_is_a_usage_error() -> None:
+    code, _, err = _run(str(EXAMPLE), "--patient-id", "p1", "--report-url", "reports/p1.html")
+
+    assert code == 2
+    assert "'reports/p1.html' is not an absolute http(s) URL" in err
