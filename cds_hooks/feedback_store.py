@@ -129,7 +129,13 @@ class FeedbackItem(BaseModel):
     @field_validator("outcome_timestamp")
     @classmethod
     def _timestamp_in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # 0001-01-01T00:00:00+01:00 is valid RFC 3339 but before year 1 in UTC (was a 500).
+            raise PydanticCustomError(
+                "datetime_range", "is out of the range of dates that can be stored"
+            ) from None
 
     @field_validator("accepted_suggestions", mode="before")
     @classmethod

@@ -122,6 +122,12 @@ def test_unknown_fields_are_tolerated(client: FlaskClient) -> None:
             id="naive timestamp",
         ),
         pytest.param(
+            [accepted(outcomeTimestamp="0001-01-01T00:00:00+01:00")],
+            "feedback[0].outcomeTimestamp",
+            r"^feedback\[0\]\.outcomeTimestamp: is out of the range of dates that can be stored",
+            id="timestamp before year 1 in UTC",
+        ),
+        pytest.param(
             [without(accepted(), "card")],
             "feedback[0].card",
             r"^feedback\[0\]\.card is required\. Send the uuid of the card",
