@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowledge.oncology import OncologyKnowledge
 from knowledge.phenotype import DiplotypeIndex
 from knowledge.schema import (
     DoseAlgorithm,
@@ -34,6 +35,8 @@ class KnowledgeBase:
     pretest: PretestTable | None = None
     # dose_calculation id -> the published algorithm (knowledge/dose_algorithms/).
     dose_algorithms: Mapping[str, DoseAlgorithm] = field(default_factory=dict)
+    # Targeted drugs and the tumour biomarkers their labels name (knowledge/oncology/).
+    oncology: OncologyKnowledge | None = None
     diplotype_index: Mapping[str, DiplotypeIndex] = field(init=False)
     guidelines_by_drug: Mapping[str, tuple[Guideline, ...]] = field(init=False)
     genes_by_hgnc: Mapping[str, str] = field(init=False)
@@ -75,6 +78,10 @@ class KnowledgeBase:
         by_rxnorm = {
             drug.rxnorm: name for name, drug in self.drugs.items() if drug.rxnorm is not None
         }
+        targeted = self.oncology.drugs if self.oncology is not None else {}
+        for name, rules in targeted.items():
+            if rules.rxnorm is not None:
+                by_rxnorm.setdefault(rules.rxnorm, name)
         object.__setattr__(self, "drugs_by_rxnorm", by_rxnorm)
         # Drugs read only as co-medications (inhibitors, a dose algorithm's inputs) are known for
         # matching a medication list, never an order: a combination product must not become
@@ -104,6 +111,10 @@ class KnowledgeBase:
             frozenset(rsid for g in self.guidelines.values() for rsid in g.variants),
         )
         names = {
+            word.lower(): name
+            for name, rules in targeted.items()
+            for word in (name, *rules.synonyms)
+        } | {
             word.lower(): name
             for name, drug in self.drugs.items()
             for word in (name, *drug.synonyms)
@@ -157,7 +168,9 @@ def _alternation(names: Mapping[str, str]) -> re.Pattern[str] | None:
     if not names:
         return None
     alternation = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternation})\b")
+    # Not after a word and a hyphen: "ado-trastuzumab emtansine" and "fam-trastuzumab
+    # deruxtecan" are other drugs than trastuzumab; "5-fluorouracil" still names fluorouracil.
+    return re.compile(rf"(?<![a-z]-)\b(?:{alternation})\b")
 
 
 def allele_only_loci(guideline: Guideline) -> frozenset[str]:

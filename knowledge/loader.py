@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from knowledge.base import KnowledgeBase
 from knowledge.checks import GUIDELINE_CHECKS, GuidelineContext
 from knowledge.errors import KnowledgeError, KnowledgeLoadError, Location
+from knowledge.oncology import OncologyKnowledge
+from knowledge.oncology_checks import drug_errors, marker_errors, tumour_type_errors
+from knowledge.oncology_schema import Marker, MarkerFile, TargetedDrug, TumourTypeTable
 from knowledge.phenotype import DiplotypeIndex
 from knowledge.schema import (
     DoseAlgorithm,
@@ -57,21 +60,15 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         errors.extend(_named_after_gene(document, table.gene, name))
         genes[table.gene] = table
 
-    drug_table = None
-    drugs_file = base.joinpath("drugs.yaml")
-    if drugs_file.is_file():
-        drugs_document = _parse(drugs_file, f"{shown}/drugs.yaml", errors, digest)
-        if drugs_document is not None:
-            drug_table = _validated(DrugTable, drugs_document, errors)
-    else:
-        errors.append(
-            KnowledgeError(
-                Location(f"{shown}/drugs.yaml"),
-                "",
-                "file is missing",
-                "Restore drugs.yaml (run the generator).",
-            )
-        )
+    drug_table, _ = _single_file(
+        base,
+        "drugs.yaml",
+        shown,
+        DrugTable,
+        errors,
+        digest,
+        missing="Restore drugs.yaml (run the generator).",
+    )
     drugs = dict(drug_table.drugs) if drug_table is not None else None
 
     indexes = {gene: DiplotypeIndex(table) for gene, table in genes.items()}
@@ -109,16 +106,13 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         if algorithm is not None:
             dose_algorithms[algorithm.dose_calculation] = algorithm
 
-    pretest = None
-    pretest_file = base.joinpath("pretest.yaml")
-    if pretest_file.is_file():
-        pretest_document = _parse(pretest_file, f"{shown}/pretest.yaml", errors, digest)
-        if pretest_document is not None:
-            pretest = _validated(PretestTable, pretest_document, errors)
-            if pretest is not None:
-                errors.extend(
-                    _pretest_errors(pretest, pretest_document, genes, unreadable_genes, drugs)
-                )
+    pretest, pretest_document = _single_file(
+        base, "pretest.yaml", shown, PretestTable, errors, digest
+    )
+    if pretest is not None and pretest_document is not None:
+        errors.extend(_pretest_errors(pretest, pretest_document, genes, unreadable_genes, drugs))
+
+    oncology = _load_oncology(base, shown, errors, digest, drugs)
 
     if errors:
         raise KnowledgeLoadError(errors)
@@ -130,6 +124,66 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         inhibitors=inhibitors,
         pretest=pretest,
         dose_algorithms=dose_algorithms,
+        oncology=oncology,
+    )
+
+
+def _load_oncology(
+    base: Traversable | Path,
+    shown: str,
+    errors: list[KnowledgeError],
+    digest: hashlib._Hash,
+    drugs: dict[str, Drug] | None,
+) -> OncologyKnowledge | None:
+    """``oncology/``: tumour types, markers and targeted-drug rules, cross-checked; optional."""
+    root = base.joinpath("oncology")
+    if not root.is_dir():
+        return None
+    where = f"{shown}/oncology"
+    table, types_document = _single_file(
+        root,
+        "tumour_types.yaml",
+        where,
+        TumourTypeTable,
+        errors,
+        digest,
+        missing="Restore oncology/tumour_types.yaml: drug rules name their tumour types there.",
+    )
+    if table is not None and types_document is not None:
+        errors.extend(tumour_type_errors(table, types_document))
+    markers: dict[str, Marker] = {}
+    defined_in: dict[str, str] = {}
+    hgnc_ids: dict[str, str] = {}
+    for stem, document in _documents(root, "markers", where, errors, digest, set()):
+        marker_file = _validated(MarkerFile, document, errors)
+        if marker_file is None:
+            continue
+        errors.extend(marker_errors(marker_file, document, defined_in))
+        for marker_id, marker in marker_file.markers.items():
+            markers.setdefault(marker_id, marker)
+            defined_in.setdefault(marker_id, stem)
+        hgnc_ids.update(marker_file.hgnc_ids)
+    targeted: dict[str, TargetedDrug] = {}
+    documents = _documents(root, "drugs", where, errors, digest, set())
+    known_drugs = set(drugs or ()) | {stem for stem, _ in documents}
+    tumour_types = table.tumour_types if table is not None else None
+    for stem, document in documents:
+        rules = _validated(TargetedDrug, document, errors)
+        if rules is None:
+            continue
+        errors.extend(
+            drug_errors(
+                rules,
+                document,
+                stem,
+                markers=markers,
+                tumour_types=tumour_types,
+                drugs=known_drugs,
+            )
+        )
+        targeted[rules.drug] = rules
+    return OncologyKnowledge(
+        tumour_types=tumour_types or {}, markers=markers, drugs=targeted, hgnc_ids=hgnc_ids
     )
 
 
@@ -178,6 +232,30 @@ def _pretest_errors(
                 )
             )
     return found
+
+
+def _single_file(
+    base: Traversable | Path,
+    name: str,
+    shown: str,
+    model: type[Model],
+    errors: list[KnowledgeError],
+    digest: hashlib._Hash,
+    *,
+    missing: str | None = None,
+) -> tuple[Model | None, YamlDocument | None]:
+    """One file of the folder, validated; ``missing``: the fix when it is required and absent."""
+    entry = base.joinpath(name)
+    if not entry.is_file():
+        if missing is not None:
+            errors.append(
+                KnowledgeError(Location(f"{shown}/{name}"), "", "file is missing", missing)
+            )
+        return None, None
+    document = _parse(entry, f"{shown}/{name}", errors, digest)
+    if document is None:
+        return None, None
+    return _validated(model, document, errors), document
 
 
 def _documents(
