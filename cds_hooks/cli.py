@@ -132,15 +132,17 @@ def _load(path: Path | None, directory: Path | None) -> KnowledgeBase:
 @knowledge.command("check")
 @_knowledge_folder
 def knowledge_check(path: Path | None, directory: Path | None) -> None:
-    """Validate every gene, drug and guideline file and run the guidelines' own test cases.
+    """Validate every knowledge file and run the test cases guidelines and drug rules carry.
 
     PATH is a knowledge folder to check instead of the bundled one.
     """
+    from knowledge.biomarker_cases import iter_biomarker_cases, run_biomarker_case
     from knowledge.cases import iter_cases, run_case
 
     kb = _load(path, directory)
     failed = 0
     outcomes: list[Any] = [run_case(kb, g, c) for g, c in iter_cases(kb)]
+    outcomes += [run_biomarker_case(kb, d, c) for d, c in iter_biomarker_cases(kb)]
     for outcome in outcomes:
         if outcome.case.todo:
             status = "todo" if not outcome.passed else "FIXED (remove todo)"
@@ -149,9 +151,10 @@ def knowledge_check(path: Path | None, directory: Path | None) -> None:
             status = "ok" if outcome.passed else "FAIL"
             failed += not outcome.passed
         click.echo(f"{status:5} {outcome.id}" + "".join(f"\n      {f}" for f in outcome.failures))
+    targeted = len(kb.oncology.drugs) if kb.oncology is not None else 0
     click.echo(
         f"knowledge {kb.version}: {len(kb.guidelines)} guideline(s), {len(kb.genes)} gene(s),"
-        f" {len(outcomes)} case(s), {failed} failed"
+        f" {targeted} targeted drug(s), {len(outcomes)} case(s), {failed} failed"
     )
     sys.exit(1 if failed else 0)
 

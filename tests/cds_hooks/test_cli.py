@@ -37,8 +37,11 @@ def test_knowledge_check_passes_and_lists_every_case() -> None:
 
     assert result.exit_code == 0, result.output
     assert "ok    cpic-clopidogrel::poor metabolizer is steered to an alternative" in result.output
+    # The targeted drugs' biomarker cases run too (#8).
+    assert "ok    oncology/osimertinib::no EGFR result on file - test required" in result.output
     assert re.search(
-        r"76 guideline\(s\), 23 gene\(s\), \d{3,} case\(s\), 0 failed$", result.output.rstrip()
+        r"76 guideline\(s\), 23 gene\(s\), 32 targeted drug\(s\), \d{3,} case\(s\), 0 failed$",
+        result.output.rstrip(),
     )
 
 
