@@ -27,7 +27,8 @@ from fhir_adapters.containers import Flattened, flatten
 from fhir_adapters.genes import gene_in_text, gene_of, has_code
 from fhir_adapters.judging import Conflict, Reading, choose
 from fhir_adapters.phenotypes import PRESENT, cpic_phenotype, presence
-from fhir_adapters.resources import Resource, codings
+from fhir_adapters.resources import Resource, codings, effective_time
+from fhir_adapters.tumour import is_tumour_result
 from knowledge import GeneResult, KnowledgeBase
 
 __all__ = ["Conflict", "Discrepancy", "GenotypeReadout", "Unreadable", "read_genotypes"]
@@ -130,8 +131,11 @@ class _Reader:
 
     def read(self) -> GenotypeReadout:
         # Each resource's codes are read once here, not once per kind of result looked for.
+        # Somatic variants and molecular biomarkers are read_tumour_profile's, not germline results.
         current = [
-            (n, r, _codes(r)) for n, r in self.flat.resources if _status(r) not in _IGNORED_STATUSES
+            (n, r, _codes(r))
+            for n, r in self.flat.resources
+            if _status(r) not in _IGNORED_STATUSES and not is_tumour_result(r)
         ]
         observations = [c for c in current if c[1].get("resourceType") == "Observation"]
         haplotypes: dict[str, list[tuple[str | None, Resource, str]]] = {}
@@ -310,6 +314,8 @@ class _Reader:
 
     def _implication(self, name: str | None, resource: Resource) -> None:
         targets = [self.flat.resolve(ref, resource) for ref in _list(resource.get("derivedFrom"))]
+        if targets and all(t is not None and is_tumour_result(t) for t in targets):
+            return  # about the tumour (EGFR L858R → gefitinib): read_tumour_profile reads it
         genotypes = [t for t in targets if t is not None and id(t) in self.by_resource]
         genes = {self.by_resource[id(t)].gene for t in genotypes}
         if not genes:
@@ -430,7 +436,7 @@ def _gene_result(gene: str, resource: Resource, name: str | None, kind: str) -> 
     return GeneResult(
         gene,
         source=name,
-        effective=_effective(resource),
+        effective=effective_time(resource),
         status=_status(resource),
         source_kind=kind,
     )
@@ -479,17 +485,6 @@ def _implication_value(resource: Resource) -> Any:
         if has_code(component, *_IMPLICATION_COMPONENTS):
             return component.get("valueCodeableConcept") or component.get("valueString")
     return resource.get("valueCodeableConcept") or resource.get("valueString")
-
-
-def _effective(resource: Resource) -> str | None:
-    for key in ("effectiveDateTime", "issued"):
-        value = resource.get(key)
-        if isinstance(value, str):
-            return value
-    period = resource.get("effectivePeriod")
-    if isinstance(period, Mapping) and isinstance(period.get("start"), str):
-        return str(period["start"])
-    return None
 
 
 def _codes(resource: Resource) -> frozenset[str]:

@@ -8,6 +8,7 @@ from typing import Any
 __all__ = [
     "all_resources",
     "codings",
+    "effective_time",
     "is_operation_outcome",
     "iter_resources",
     "medication_concept",
@@ -95,3 +96,15 @@ def medication_concept(resource: Resource, medications: Mapping[str, Resource]) 
         return medication["code"]
     display = pointer.get("display")
     return {"text": display} if isinstance(display, str) else None
+
+
+def effective_time(resource: Resource) -> str | None:
+    """When a result was observed: effectiveDateTime, else issued, else the period's start."""
+    for key in ("effectiveDateTime", "issued"):
+        value = resource.get(key)
+        if isinstance(value, str):
+            return value
+    period = resource.get("effectivePeriod")
+    if isinstance(period, Mapping) and isinstance(period.get("start"), str):
+        return str(period["start"])
+    return None
