@@ -713,6 +713,7 @@ def step_inprocess(report: Report, d: Durations) -> None:
     )
     for drug in DRUGS:
         rows[f"evaluate {drug}"] = best_us(lambda drug=drug: evaluate(kb, drug, readout.results))
+    rows.update(_tumour_rows(kb, best_us))
     for name, row in rows.items():
         print(f"  {name:32} best {row['best_us']:8.1f} µs  median {row['median_us']:8.1f} µs")
 
@@ -745,6 +746,33 @@ def step_inprocess(report: Report, d: Durations) -> None:
         f"  mean {call['mean_ms']:.3f} ms  (n={call['calls']})"
     )
     report.steps["inprocess"] = {"timeit": rows, "hook_call": call}
+
+
+def _tumour_rows(kb: Any, best_us: Any) -> dict[str, Any]:
+    """Reading the IG STU3 oncology examples, and one biomarker check per targeted drug (#8)."""
+    from fhir_adapters import iter_resources
+    from fhir_adapters.tumour import read_tumour_profile
+    from knowledge.biomarker_check import check_biomarkers
+
+    examples = Path(__file__).resolve().parents[2] / "shared/onco/fhir/examples"
+    if not examples.is_dir():
+        return {}
+    resources = [
+        r
+        for path in sorted(examples.glob("Observation-*.json"))
+        for r in iter_resources(json.loads(path.read_text()))
+    ]
+    profile = read_tumour_profile(resources, hgnc_symbols=kb.oncology.hgnc_symbols)
+    rows = {
+        f"read_tumour_profile ({len(resources)} obs)": best_us(
+            lambda: read_tumour_profile(resources, hgnc_symbols=kb.oncology.hgnc_symbols)
+        )
+    }
+    for drug in ("osimertinib", "cetuximab", "pembrolizumab"):
+        rows[f"check_biomarkers {drug}"] = best_us(
+            lambda drug=drug: check_biomarkers(kb, drug, profile, None)
+        )
+    return rows
 
 
 def _slope_mib_per_min(samples: list[tuple[float, float]]) -> float | None:

@@ -17,7 +17,14 @@ from knowledge.patient_conditions import describe, missing_labels
 from knowledge.schema import DoseAdjustment, Recommendation
 from knowledge.warfarin_dose import calculate, format_dose, warfarin_inputs
 
-__all__ = ["CARD_NAMESPACE", "KNOWLEDGE_VERSION", "MAX_SUMMARY", "build_card", "summary_for"]
+__all__ = [
+    "CARD_NAMESPACE",
+    "KNOWLEDGE_VERSION",
+    "MAX_SUMMARY",
+    "build_card",
+    "summary_for",
+    "swapped_order",
+]
 
 # The spec asks for a summary under 140 characters; EHRs truncate longer ones mid-word.
 MAX_SUMMARY = 139
@@ -374,7 +381,7 @@ def _suggestions(
                     {
                         "type": "create",
                         "description": f"Add a draft order for {drug}",
-                        "resource": _swapped_order(order.resource, drug, kb),
+                        "resource": swapped_order(order.resource, drug, kb),
                     },
                 ],
             }
@@ -409,16 +416,23 @@ def _suggestions(
     return suggestions
 
 
-def _swapped_order(resource: Mapping[str, Any], drug: str, kb: KnowledgeBase) -> dict[str, Any]:
-    """A new draft MedicationRequest for ``drug``; the dose is left to the prescriber."""
+def swapped_order(resource: Mapping[str, Any], drug: str, kb: KnowledgeBase) -> dict[str, Any]:
+    """A new draft MedicationRequest for ``drug``; the dose is left to the prescriber.
+
+    The drug is coded with its RxNorm ingredient code when the knowledge base has one, else
+    named in text only (the EHR matches it to a product).
+    """
+    known = kb.drugs.get(drug)
+    targeted = kb.oncology.drugs.get(drug) if kb.oncology is not None else None
+    rxnorm = (known.rxnorm if known else None) or (targeted.rxnorm if targeted else None)
+    concept: dict[str, Any] = {"text": drug}
+    if rxnorm is not None:
+        concept = {"coding": [{"system": RXNORM, "code": rxnorm, "display": drug}], "text": drug}
     new: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "status": "draft",
         "intent": resource.get("intent") or "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "code": kb.drugs[drug].rxnorm, "display": drug}],
-            "text": drug,
-        },
+        "medicationCodeableConcept": concept,
     }
     for key in ("subject", "encounter", "requester"):
         if key in resource:

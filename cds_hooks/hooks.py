@@ -7,21 +7,23 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from cds_hooks.biomarker_card import biomarker_card
 from cds_hooks.call_budget import CallBudget
 from cds_hooks.cards import build_card
 from cds_hooks.degraded_card import degraded_card
 from cds_hooks.errors import BadHookRequest, UnknownService
 from cds_hooks.hook_request import HookRequest, parse_hook_request
 from cds_hooks.metrics import HOOK_DEGRADED, record_cards
-from cds_hooks.patient_context import PatientContext
+from cds_hooks.patient_context import PatientContext, run_beside
 from cds_hooks.patient_data import GenomicResultsUnavailable, genomic_results
 from cds_hooks.patient_summary import patient_summary_card
 from cds_hooks.pretest_card import pretest_card
 from cds_hooks.result_review import conflict_card, discrepancy_notes
 from cds_hooks.services import REPORT_KEYS, SERVICES
 from cds_hooks.site_config import indicator_for as pretest_indicator
-from cds_hooks.site_config import orderable_for
+from cds_hooks.site_config import oncology_indicator_for, orderable_for
 from cds_hooks.state import ServiceState, service_state
+from cds_hooks.tumour_data import TumourContext, tumour_profile
 from fhir_adapters import (
     DraftMedication,
     GenotypeReadout,
@@ -32,7 +34,9 @@ from fhir_adapters import (
 from fhir_adapters.budget import Budget
 from fhir_adapters.reports import report_links
 from knowledge import KnowledgeBase, evaluate
+from knowledge.biomarker_check import check_biomarkers
 from knowledge.evaluate import drug_needs
+from knowledge.tumour import TumourProfile
 
 __all__ = ["bp"]
 
@@ -79,31 +83,62 @@ def call_service(service_id: str) -> Response:
                 },
             )
     relevant = [o for o in orders if o.drug is not None and _checked(kb, state, o.drug)]
+    targeted = [o for o in orders if o.drug is not None and _targeted(kb, state, o.drug)]
     cards: list[tuple[str, str, dict[str, Any]]] = []
     # What each card is about (guideline id, pretest:<drug>, ...), for the metrics only.
     topics: dict[str, str] = {}
-    # Only orders a guideline covers need genomic data: others must not cost a FHIR call or a 412.
-    if relevant:
+    # Only orders a guideline or a biomarker rule covers need patient data: others must not
+    # cost a FHIR call or a 412. Genomic (germline) and tumour results are each read only when
+    # some order needs them, side by side when both must come from the FHIR server.
+    if relevant or targeted:
         context = PatientContext(hook_request, state, kb, drafts, budget=budget, resolver=resolver)
         # What the rules will read besides genotypes is searched meanwhile, not after.
         needs = [drug_needs(kb, o.drug) for o in relevant if o.drug is not None]
         context.start(
-            factors=any(n.factors for n in needs), medications=any(n.medications for n in needs)
+            factors=any(n.factors for n in needs),
+            medications=any(n.medications for n in needs),
+            diagnoses=bool(targeted),
+        )
+        tumour_search = (
+            run_beside(tumour_profile, hook_request, state, kb, budget, resolver)
+            if targeted
+            else None
         )
         try:
-            readout, origin = genomic_results(hook_request, state, kb, budget)
+            readout, origin = (
+                genomic_results(hook_request, state, kb, budget)
+                if relevant
+                else (GenotypeReadout(), "none")
+            )
+            profile, tumour_origin = (
+                tumour_search.result(timeout=budget.remaining() + 1.0)
+                if tumour_search is not None
+                else (TumourProfile(), "none")
+            )
         except GenomicResultsUnavailable as exc:
             return _degraded(exc, hook_request, state)
         g.pgx_call.update(
             data_source=origin,
             genotypes={gene: r.diplotype for gene, r in readout.results.items()},
         )
-        for order in relevant:
-            assert order.drug is not None
+        if targeted:
+            g.pgx_call.update(tumour_data_source=tumour_origin)
+        tumours = TumourContext(context, kb, profile)
+        checked, biomarkers = {id(o) for o in relevant}, {id(o) for o in targeted}
+        for order in orders:
+            if order.drug is None:
+                continue
             key = order.reference or order.drug
-            for topic, card in order_cards(
-                order, order.drug, readout, context, hook_request, state, kb
-            ):
+            found = (
+                order_cards(order, order.drug, readout, context, hook_request, state, kb)
+                if id(order) in checked
+                else []
+            )
+            if id(order) in biomarkers:
+                found += _biomarker_cards(
+                    order, order.drug, profile, tumours, context, hook_request, state, kb
+                )
+            for topic, card in found:
                 cards.append((key, order.drug, card))
                 topics[card["uuid"]] = topic
     shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
@@ -138,6 +173,47 @@ def _degraded(
         record_cards([("pgx-check-not-run", "info")])
     g.pgx_call.update(cards=len(cards))
     return jsonify({"cards": cards})
+
+
+def _targeted(kb: KnowledgeBase, state: ServiceState, drug: str) -> bool:
+    """Whether a biomarker rule covers ``drug`` and the site has not turned it off."""
+    rules = kb.oncology.drugs.get(drug) if kb.oncology is not None else None
+    return (
+        rules is not None
+        and rules.status != "retired"
+        and state.site.oncology.drugs.get(drug) != "off"
+    )
+
+
+def _biomarker_cards(
+    order: DraftMedication,
+    drug: str,
+    profile: TumourProfile,
+    tumours: TumourContext,
+    context: PatientContext,
+    hook_request: HookRequest,
+    state: ServiceState,
+    kb: KnowledgeBase,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The biomarker card for one targeted-drug order, if its outcome is shown at this site."""
+    check = check_biomarkers(kb, drug, profile, tumours.for_order(order))
+    if check is None:
+        return []
+    indicator = oncology_indicator_for(state.site, drug, check.outcome)
+    if indicator is None:
+        return []
+    card = biomarker_card(
+        order=order,
+        check=check,
+        profile=profile,
+        indicator=indicator,
+        site=state.site,
+        kb=kb,
+        patient_id=hook_request.patient_id,
+        hook_instance=hook_request.hook_instance,
+        notes=context.unavailable,
+    )
+    return [(f"biomarker:{drug}:{check.outcome}", card)]
 
 
 def _checked(kb: KnowledgeBase, state: ServiceState, drug: str) -> bool:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from cds_hooks.hook_request import HookRequest
 from cds_hooks.patient_data import fhir_search
-from cds_hooks.services import MEDICATION_KEYS, PATIENT_FACTOR_KEYS
+from cds_hooks.services import CONDITION_KEYS, MEDICATION_KEYS, PATIENT_FACTOR_KEYS
 from cds_hooks.state import ServiceState
 from fhir_adapters import (
     DraftMedication,
@@ -36,7 +36,7 @@ from fhir_adapters.patient_factors import read_patient_factors
 from knowledge import KnowledgeBase
 from knowledge.patient import Comedication, PatientFactors
 
-__all__ = ["PatientContext"]
+__all__ = ["PatientContext", "run_beside"]
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class PatientContext:
                 known.add(draft.drug)
         return found
 
-    def start(self, *, factors: bool, medications: bool) -> None:
+    def start(self, *, factors: bool, medications: bool, diagnoses: bool = False) -> None:
         """Begin the searches the orders' rules will need, so they run beside the genomic one.
 
         Only what ``read`` would search anyway, later: keys not prefetched, when a fhirServer
@@ -111,6 +111,8 @@ class PatientContext:
         groups = [(PATIENT_FACTOR_KEYS, "patient details")] if factors else []
         if medications:
             groups.append((MEDICATION_KEYS, "medication list"))
+        if diagnoses:
+            groups.append((CONDITION_KEYS, "diagnoses"))
         for keys, what in groups:
             for key, template in keys.items():
                 if not self._prefetched(key) and key not in self._pending:
@@ -173,3 +175,14 @@ class PatientContext:
 # genomic results meanwhile). Each waits on FHIR, not the CPU, and ends within the hook's budget.
 _SEARCHES = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pgx-context-search")
 _ABSENT = object()
+
+Result = TypeVar("Result")
+
+
+def run_beside(function: Callable[..., Result], *args: Any) -> Future[Result]:
+    """``function(*args)`` in the context-search pool, beside the hook's thread.
+
+    For a search the call cannot do without (tumour results) that should not wait for another
+    (genomic results); its exceptions come out of ``Future.result``.
+    """
+    return _SEARCHES.submit(function, *args)

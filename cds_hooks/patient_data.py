@@ -24,7 +24,13 @@ from fhir_adapters import (
 from fhir_adapters.budget import Budget
 from knowledge import KnowledgeBase
 
-__all__ = ["GenomicResultsUnavailable", "fhir_client", "fhir_search", "genomic_results"]
+__all__ = [
+    "GenomicResultsUnavailable",
+    "fhir_client",
+    "fhir_search",
+    "genomic_results",
+    "required_resources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +52,33 @@ def genomic_results(
 ) -> tuple[GenotypeReadout, str]:
     """The patient's genotypes and where they came from (``prefetch`` or ``fhir``).
 
-    Prefetch rules (CDS Hooks 2.0): a present key is used, ``null`` or an empty Bundle meaning
-    nothing on file; an absent key or an OperationOutcome means fetch it ourselves; when that is
-    impossible, the answer is 412, and when the fetch fails, GenomicResultsUnavailable. Every
-    search draws on the call's ``budget``. ``kb`` is the version the whole call uses.
+    ``kb`` is the version the whole call uses; see ``required_resources`` for the rules.
     """
-    expression = f"prefetch.{GENOMIC_RESULTS_KEY}"
     template = request.service.prefetch[GENOMIC_RESULTS_KEY]
-    if GENOMIC_RESULTS_KEY in request.prefetch:
-        value = request.prefetch[GENOMIC_RESULTS_KEY]
+    resources, origin = required_resources(
+        request, state, budget, GENOMIC_RESULTS_KEY, template, "genomic results"
+    )
+    return read_genotypes(resources, kb.genes_by_hgnc, kb=kb), origin
+
+
+def required_resources(
+    request: HookRequest,
+    state: ServiceState,
+    budget: Budget,
+    key: str,
+    template: str,
+    what: str,
+) -> tuple[list[Any], str]:
+    """The resources of prefetch ``key`` the call cannot do without, and where they came from.
+
+    Prefetch rules (CDS Hooks 2.0): a present key is used, ``null`` or an empty Bundle meaning
+    nothing on file; an absent key or an OperationOutcome means fetch it ourselves (``template``);
+    when that is impossible, the answer is 412, and when the fetch fails,
+    GenomicResultsUnavailable. Every search draws on the call's ``budget``.
+    """
+    expression = f"prefetch.{key}"
+    if key in request.prefetch:
+        value = request.prefetch[key]
         if value is not None and not isinstance(value, Mapping):
             raise BadHookRequest(
                 f"{expression} must be a FHIR Bundle, a resource or null", expression
@@ -62,11 +86,11 @@ def genomic_results(
         if not is_operation_outcome(value):
             resources = list(iter_resources(value))
             resources.extend(_remaining_pages(value, request, state, budget))
-            return read_genotypes(resources, kb.genes_by_hgnc, kb=kb), "prefetch"
-        log.info("prefetch %s carried an OperationOutcome; fetching from FHIR", GENOMIC_RESULTS_KEY)
+            return resources, "prefetch"
+        log.info("prefetch %s carried an OperationOutcome; fetching from FHIR", key)
     if request.fhir_server is None:
         raise PreconditionFailed(
-            f"the patient's genomic results were not prefetched ({expression}) and no fhirServer "
+            f"the patient's {what} were not prefetched ({expression}) and no fhirServer "
             "was given to fetch them",
             expression,
         )
@@ -75,13 +99,12 @@ def genomic_results(
         bundles = fhir_search(request, state, budget, query)
     except FhirError as exc:
         raise GenomicResultsUnavailable(
-            f"the patient's genomic results were not prefetched and could not be read from "
+            f"the patient's {what} were not prefetched and could not be read from "
             f"fhirServer: {exc}",
             expression,
             exc,
         ) from exc
-    resources = [r for bundle in bundles for r in iter_resources(bundle)]
-    return read_genotypes(resources, kb.genes_by_hgnc, kb=kb), "fhir"
+    return [r for bundle in bundles for r in iter_resources(bundle)], "fhir"
 
 
 def _remaining_pages(

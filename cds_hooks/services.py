@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from fhir_adapters.queries import (
     active_medication_queries,
+    condition_query,
     factor_observation_query,
     patient_query,
     pgx_observation_query,
+    tumour_observation_query,
 )
+from fhir_adapters.tumour import DEFAULT_BIOMARKER_CODES
 
 __all__ = [
+    "CONDITION_KEYS",
     "GENOMIC_RESULTS_KEY",
     "MEDICATION_KEYS",
     "PATIENT_FACTOR_KEYS",
     "REPORT_KEYS",
     "SERVICES",
+    "TUMOUR_RESULTS_KEY",
     "ServiceDefinition",
+    "tumour_results_template",
 ]
 
 _PATIENT = "{{context.patientId}}"
@@ -35,6 +41,18 @@ PATIENT_FACTOR_KEYS: Mapping[str, str] = MappingProxyType(
 REPORT_KEYS: Mapping[str, str] = MappingProxyType(
     {"pgxReports": f"DiagnosticReport?patient={_PATIENT}&code=http://loinc.org|51969-4"}
 )
+# Targeted drugs: the tumour's variants, fusions, copy number and biomarkers (required, like
+# pgxResults, when such a drug is ordered), and the diagnoses that say which tumour it is.
+TUMOUR_RESULTS_KEY = "tumorResults"
+CONDITION_KEYS: Mapping[str, str] = MappingProxyType({"conditions": condition_query(_PATIENT)})
+
+
+def tumour_results_template(site_codes: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The tumorResults prefetch template: the IG's biomarker codes plus the site's (``kind: [..]``)."""
+    extra = [token for tokens in (site_codes or {}).values() for token in tokens]
+    return tumour_observation_query(_PATIENT, [*DEFAULT_BIOMARKER_CODES, *extra])
+
+
 _REQUESTS, _STATEMENTS = active_medication_queries(_PATIENT)
 MEDICATION_KEYS: Mapping[str, str] = MappingProxyType(
     {"activeMedicationRequests": _REQUESTS, "activeMedicationStatements": _STATEMENTS}
@@ -47,7 +65,10 @@ _USAGE = (
     "fhirAuthorization (scope patient/Observation.read). Without either the service answers 412. "
     "Draft MedicationRequests should carry an RxNorm code or a drug name. Optional prefetch: "
     "the Patient (age, sex, race), weight/height/eGFR/pregnancy Observations (pgxFactors) and "
-    "active medications (inhibitors that change the phenotype); fetched when needed otherwise."
+    "active medications (inhibitors that change the phenotype); fetched when needed otherwise. "
+    "Targeted cancer drugs also need the tumour's results (variants, fusions, copy number, "
+    "TMB/MSI/PD-L1/HER2; docs/oncology.md) under 'tumorResults' or on the FHIR server, and "
+    "read the patient's active Conditions ('conditions') for the tumour type."
 )
 
 
@@ -62,19 +83,28 @@ class ServiceDefinition:
     orders_field: str | None
     prefetch: Mapping[str, str]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, prefetch: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The discovery entry; ``prefetch`` replaces templates the site changes (tumorResults)."""
+        templates = dict(self.prefetch)
+        templates.update({k: v for k, v in (prefetch or {}).items() if k in templates})
         return {
             "hook": self.hook,
             "id": self.id,
             "title": self.title,
             "description": self.description,
-            "prefetch": dict(self.prefetch),
+            "prefetch": templates,
             "usageRequirements": _USAGE,
         }
 
 
 _PREFETCH = MappingProxyType(
-    {GENOMIC_RESULTS_KEY: GENOMIC_RESULTS_QUERY, **PATIENT_FACTOR_KEYS, **MEDICATION_KEYS}
+    {
+        GENOMIC_RESULTS_KEY: GENOMIC_RESULTS_QUERY,
+        **PATIENT_FACTOR_KEYS,
+        **MEDICATION_KEYS,
+        TUMOUR_RESULTS_KEY: tumour_results_template(),
+        **CONDITION_KEYS,
+    }
 )
 
 SERVICES: Mapping[str, ServiceDefinition] = MappingProxyType(

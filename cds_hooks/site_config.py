@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from knowledge.errors import KnowledgeError, Location, dotted
+from knowledge.oncology_schema import TargetedDrug
 from knowledge.schema import Indicator, PretestRequirement, PretestTable
 from knowledge.validation import validate_document
 from knowledge.yaml_source import YamlDocument, parse_yaml
@@ -22,9 +24,12 @@ __all__ = [
     "SiteConfig",
     "SiteConfigError",
     "check_against",
+    "check_oncology_against",
     "indicator_for",
     "load_site_config",
+    "oncology_indicator_for",
     "orderable_for",
+    "tumour_test_orderable",
 ]
 
 
@@ -82,10 +87,36 @@ class PretestSettings(_Strict):
     orderables: dict[str, CodeableConcept] = Field(default_factory=dict)
 
 
+class OncologyLevels(_Strict):
+    """How loudly each biomarker outcome is shown (knowledge/biomarker_check.py names them)."""
+
+    documented: Setting = "off"
+    test_required: Setting = Field(default="warning", alias="test-required")
+    not_indicated: Setting = Field(default="warning", alias="not-indicated")
+    resistance: Setting = "warning"
+    uncertain: Setting = "info"
+
+
+class OncologySettings(_Strict):
+    levels: OncologyLevels = Field(default_factory=OncologyLevels)
+    # Targeted drug -> off, to silence one drug's biomarker cards; wins over ``levels``.
+    drugs: dict[str, Annotated[Literal["off"], BeforeValidator(_yaml_off)]] = Field(
+        default_factory=dict
+    )
+    # Test (``EGFR mutation test``) or gene (``EGFR``) -> what the suggested ServiceRequest orders.
+    orderables: dict[str, CodeableConcept] = Field(default_factory=dict)
+    # Biomarker kind (tmb, msi, pd-l1, her2, mmr …) -> Observation codes (``system|code``) a lab
+    # reports it under, besides the Genomics Reporting IG's codes the service reads anyway.
+    biomarker_codes: dict[str, list[Annotated[str, Field(pattern=r"^\S+\|\S+$")]]] = Field(
+        default_factory=dict
+    )
+
+
 class SiteConfig(_Strict):
     """One site's settings; ``load_site_config`` reads them and remembers where each one stood."""
 
     pretest: PretestSettings = Field(default_factory=PretestSettings)
+    oncology: OncologySettings = Field(default_factory=OncologySettings)
     _document: YamlDocument | None = PrivateAttr(default=None)
 
 
@@ -163,6 +194,47 @@ def check_against(
         raise SiteConfigError(errors)
 
 
+def check_oncology_against(site: SiteConfig, drugs: Mapping[str, TargetedDrug]) -> None:
+    """Refuse oncology settings naming a drug or test no targeted-drug rule knows.
+
+    Orderables may also be keyed by gene (upper-case symbols), which are not checked.
+    """
+    tests = {
+        indication.requires.test
+        for rules in drugs.values()
+        for indication in rules.indications
+        if indication.requires is not None
+    }
+    errors = [
+        _unknown(
+            site,
+            ("oncology", "drugs", name),
+            name,
+            sorted(drugs),
+            "targeted drug",
+            "a drug name",
+            _ONCOLOGY,
+        )
+        for name in site.oncology.drugs
+        if name not in drugs
+    ]
+    errors += [
+        _unknown(
+            site,
+            ("oncology", "orderables", key),
+            key,
+            sorted(tests),
+            "test",
+            "a test name",
+            _ONCOLOGY,
+        )
+        for key in site.oncology.orderables
+        if key not in tests and not re.fullmatch(r"[A-Z0-9-]+", key)
+    ]
+    if errors:
+        raise SiteConfigError(errors)
+
+
 def indicator_for(site: SiteConfig, drug: str, requirement: PretestRequirement) -> Indicator | None:
     """The card indicator for a pre-test alert on ``drug``, or ``None`` when the site turned it off."""
     setting = site.pretest.drugs.get(drug)
@@ -174,6 +246,23 @@ def indicator_for(site: SiteConfig, drug: str, requirement: PretestRequirement) 
             else levels.testing_recommended
         )
     return None if setting == "off" else setting
+
+
+def oncology_indicator_for(site: SiteConfig, drug: str, outcome: str) -> Indicator | None:
+    """The indicator of a biomarker card with ``outcome`` for ``drug``; ``None``: no card."""
+    if outcome == "none" or site.oncology.drugs.get(drug) == "off":
+        return None
+    setting: Setting = getattr(site.oncology.levels, outcome.replace("-", "_"), "off")
+    return None if setting == "off" else setting
+
+
+def tumour_test_orderable(site: SiteConfig, test: str, genes: Sequence[str]) -> CodeableConcept:
+    """What to order for a tumour ``test``: by test name, else by gene, else text only."""
+    orderables = site.oncology.orderables
+    for key in (test, *genes):
+        if key in orderables:
+            return orderables[key]
+    return CodeableConcept(text=test)
 
 
 def orderable_for(site: SiteConfig, requirement: PretestRequirement) -> CodeableConcept:
@@ -192,6 +281,10 @@ def _site_fix(error: KnowledgeError) -> KnowledgeError:
     return KnowledgeError(error.location, error.field, error.message, fix)
 
 
+_PRETEST = "knowledge/pretest.yaml"
+_ONCOLOGY = "knowledge/oncology/drugs/"
+
+
 def _unknown(
     site: SiteConfig,
     loc: tuple[str, ...],
@@ -199,6 +292,7 @@ def _unknown(
     known: list[str],
     kind: str,
     example: str,
+    where_known: str = _PRETEST,
 ) -> KnowledgeError:
     document = site._document
     where = document.location(loc, key=True) if document else Location("site configuration")
@@ -207,6 +301,6 @@ def _unknown(
     return KnowledgeError(
         where,
         dotted(loc),
-        f"{name!r} is not a {kind} of knowledge/pretest.yaml",
-        f"Use {example} from knowledge/pretest.yaml{hint}, or remove the entry.",
+        f"{name!r} is not a {kind} of {where_known}",
+        f"Use {example} from {where_known}{hint}, or remove the entry.",
     )

@@ -12,7 +12,12 @@ from cds_hooks.config import Settings
 from cds_hooks.feedback_store import FeedbackStore
 from cds_hooks.knowledge_reload import KnowledgeHolder
 from cds_hooks.repeat_guard import RepeatGuard
-from cds_hooks.site_config import SiteConfig, check_against, load_site_config
+from cds_hooks.site_config import (
+    SiteConfig,
+    check_against,
+    check_oncology_against,
+    load_site_config,
+)
 from fhir_adapters import IngredientResolver, RxNavClient
 from fhir_adapters.breaker import CircuitBreakers
 
@@ -47,6 +52,9 @@ class ServiceState:
         pretest = self.knowledge.current.pretest
         if pretest is not None:
             check_against(self.site, pretest)
+        oncology = self.knowledge.current.oncology
+        if oncology is not None:
+            check_oncology_against(self.site, oncology.drugs)
         self.repeats = RepeatGuard(
             open_alert_memory(
                 self.settings.alert_memory_url,

@@ -6,14 +6,19 @@ prefetch is missing, so the two always ask for the same data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fhir_adapters.patient_factors import FACTOR_OBSERVATION_CODES
 
 __all__ = [
     "PGX_OBSERVATION_CODES",
+    "TUMOUR_OBSERVATION_CODES",
     "active_medication_queries",
+    "condition_query",
     "factor_observation_query",
     "patient_query",
     "pgx_observation_query",
+    "tumour_observation_query",
 ]
 
 LOINC = "http://loinc.org"
@@ -32,6 +37,34 @@ PGX_OBSERVATION_CODES: tuple[tuple[str, str], ...] = (
     (LOINC, "79716-7"),  # R4 core legacy example: CYP2C9 metabolic activity interpretation
     (SNOMED, "363779003"),  # R4 core legacy genetics: genotype determination
 )
+
+
+# (system, code) of the Observations that carry tumour results besides the molecular biomarkers
+# (whose codes are fhir_adapters.tumour.DEFAULT_BIOMARKER_CODES plus the site's).
+TUMOUR_OBSERVATION_CODES: tuple[tuple[str, str], ...] = (
+    (LOINC, "69548-6"),  # Genetic variant assessment: somatic and germline variants, fusions, CNVs
+    (LOINC, "53041-0"),  # DNA region of interest panel: the genes a panel studied
+    (GENOMICS_REPORTING_TBD, "therapeutic-implication"),  # the lab's own drug statements
+    (GENOMICS_REPORTING_TBD, "diagnostic-implication"),  # STU2/3: a variant's pathogenicity
+    (GENOMICS_REPORTING_TBD, "molecular-consequence"),  # STU3: a variant's protein change
+)
+
+
+def tumour_observation_query(
+    patient: str, biomarker_codes: Iterable[str], *, count: int = 100
+) -> str:
+    """``Observation?patient=…&code=…`` for variants, regions studied, implications, biomarkers.
+
+    ``biomarker_codes``: ``system|code`` tokens of the molecular biomarkers (TMB, MSI …) to read.
+    """
+    tokens = [f"{system}|{code}" for system, code in TUMOUR_OBSERVATION_CODES]
+    tokens += [t for t in dict.fromkeys(biomarker_codes) if t not in tokens]
+    return f"Observation?patient={patient}&code={','.join(tokens)}&_count={count}"
+
+
+def condition_query(patient: str, *, count: int = 100) -> str:
+    """The patient's current diagnoses, where the tumour type an order is for is read."""
+    return f"Condition?patient={patient}&clinical-status=active,recurrence,relapse&_count={count}"
 
 
 def pgx_observation_query(patient: str, *, count: int = 100) -> str:

@@ -141,3 +141,23 @@ def hook_request(
 
 def pgx_prefetch(*observations: dict[str, Any]) -> dict[str, Any]:
     return {"pgxResults": searchset(*observations)}
+
+
+def condition(
+    code: str, *, system: str = "http://hl7.org/fhir/sid/icd-10-cm", id: str = "dx-1"
+) -> dict[str, Any]:
+    """An active Condition coded ``code`` (ICD-10-CM by default)."""
+    return {
+        "resourceType": "Condition",
+        "id": id,
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+    }
