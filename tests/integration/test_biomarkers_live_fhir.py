@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,7 @@ from tests.tumour_builders import variant_observation
 pytestmark = pytest.mark.integration
 
 SERVICE = "/cds-services/pgx-order-sign"
-ONCOLOGY_BUNDLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/onco/fhir/examples/Bundle-bundle-oncologyexamples-r4.json"
-)
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared/onco/fhir/examples"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 OSIMERTINIB = {"text": "Tagrisso 80 mg oral tablet"}
 CETUXIMAB = {"coding": [{"system": RXNORM, "code": "318341", "display": "cetuximab"}]}
@@ -31,13 +29,32 @@ def _cards(response: Any) -> list[dict[str, Any]]:
     return cards
 
 
-def test_the_ig_oncology_bundle_read_from_fhir_documents_egfr_for_osimertinib(
+def test_the_ig_egfr_l858r_example_read_from_fhir_documents_egfr_for_osimertinib(
     client: FlaskClient, fhir: requests.Session, fhir_base: str, patient_id: str
 ) -> None:
-    load_bundle(fhir, fhir_base, ONCOLOGY_BUNDLE, patient_id)
+    example = json.loads((EXAMPLES / "Observation-EGFR-L858R-var.json").read_text())
+    post_transaction(fhir, fhir_base, for_patient(transaction_of([example]), patient_id))
     order = medication_request(OSIMERTINIB, patient=patient_id)
     body = hook_request(order, patient=patient_id, fhir_server=fhir_base)
     assert _cards(client.post(SERVICE, json=body)) == []
+
+
+def test_the_ig_oncology_report_bundle_gives_cetuximab_an_uncertain_card(
+    client: FlaskClient, fhir: requests.Session, fhir_base: str, patient_id: str
+) -> None:
+    # The report's NRAS variant is given as c.34G>T only: the service does not translate c. to
+    # p. HGVS, so it cannot say whether codon 12 is hit and says so instead of guessing.
+    load_bundle(
+        fhir, fhir_base, EXAMPLES / "Bundle-bundle-oncology-report-example.json", patient_id
+    )
+    order = medication_request(CETUXIMAB, patient=patient_id)
+    order["reasonCode"] = [
+        {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C18.9"}]}
+    ]
+    body = hook_request(order, patient=patient_id, fhir_server=fhir_base)
+    (card,) = _cards(client.post(SERVICE, json=body))
+    assert card["indicator"] == "info"
+    assert "NRAS c.34G>T: no protein change the service can read" in card["detail"]
 
 
 def test_no_tumour_result_on_the_server_asks_for_the_test(
