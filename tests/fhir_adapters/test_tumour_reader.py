@@ -1231,3 +1231,11 @@ def test_read_tumour_profile_never_raises(values: list[Any]) -> None:
 
     assert all(isinstance(gene, str) for gene in profile.tested_genes)
     assert all(isinstance(reason, str) for _, reason in profile.unreadable)
+
+
+def test_no_patient_data_is_kept_after_a_read() -> None:
+    from fhir_adapters import tumour
+
+    read(variant_observation("EGFR", protein="p.Leu858Arg"))
+    # The per-call component index is dropped when the read returns.
+    assert getattr(tumour._LOCAL, "indexes", None) is None
