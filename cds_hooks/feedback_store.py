@@ -1,4 +1,4 @@
-"""Durable, idempotent storage of CDS Hooks feedback through SQLAlchemy (SQLite or PostgreSQL)."""
+"""Durable, idempotent storage of CDS Hooks feedback, and the log of cards shown (SQLAlchemy)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     Engine,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     create_engine,
     event,
     exists,
+    func,
     insert,
     select,
     text,
@@ -48,12 +50,17 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 __all__ = [
     "AcceptedSuggestion",
+    "AlertCounts",
     "Coding",
+    "DayCounts",
     "FeedbackItem",
     "FeedbackStore",
     "OverrideReason",
     "RecordResult",
+    "ShownCard",
     "StoredFeedback",
+    "TopicCounts",
+    "card_log_table",
     "dedup_key",
     "feedback_table",
     "metadata",
@@ -176,6 +183,50 @@ class StoredFeedback:
     dedup_key: str
 
 
+@dataclass(frozen=True)
+class ShownCard:
+    """One card returned to the EHR: what it was about, never whom (no patient, no card text)."""
+
+    card_uuid: str
+    service_id: str
+    # guideline id, pretest:<drug>, biomarker:<drug>:<outcome>, conflict:<guideline id>, ...
+    topic: str
+    drug: str
+    indicator: str
+    shown_at: datetime
+
+
+@dataclass
+class TopicCounts:
+    """Cards of one topic and drug shown in a window, and what users did with them."""
+
+    topic: str
+    drug: str
+    shown: int = 0
+    accepted: int = 0
+    overridden: int = 0
+    # Overridden cards by override reason code (None: no coded reason).
+    override_codes: dict[str | None, int] = field(default_factory=dict)
+
+
+@dataclass
+class DayCounts:
+    """Cards shown on one UTC day, and how many of those were later accepted or overridden."""
+
+    day: date
+    shown: int = 0
+    accepted: int = 0
+    overridden: int = 0
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    """The alert analytics of a window: per topic and drug, and per day."""
+
+    topics: tuple[TopicCounts, ...]
+    days: tuple[DayCounts, ...]
+
+
 class _UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend; SQLite keeps no offset, so it is put back on read."""
 
@@ -215,6 +266,20 @@ feedback_table = Table(
     Column("user_comment", Text, nullable=True),
     Column("received_at", _UTCDateTime(), nullable=False),
     Column("dedup_key", String(64), nullable=False, unique=True),
+)
+
+# What each card shown was about, so feedback (which names only the card uuid) can be counted per
+# guideline and drug. A uuid repeats when an EHR replays a hook call: counts take distinct uuids.
+card_log_table = Table(
+    "cds_card_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card_uuid", String(ID_LENGTH), nullable=False, index=True),
+    Column("service_id", String(ID_LENGTH), nullable=False),
+    Column("topic", String(ID_LENGTH), nullable=False, index=True),
+    Column("drug", String(ID_LENGTH), nullable=False),
+    Column("indicator", String(16), nullable=False),
+    Column("shown_at", _UTCDateTime(), nullable=False, index=True),
 )
 
 
@@ -380,6 +445,96 @@ class FeedbackStore:
                 )
                 for row in rows
             ]
+
+    def log_cards(self, cards: Sequence[ShownCard]) -> None:
+        """Append cards to the card log in one transaction (one multi-row INSERT)."""
+        if not cards:
+            return
+        rows = [
+            {
+                "card_uuid": card.card_uuid[:ID_LENGTH],
+                "service_id": card.service_id[:ID_LENGTH],
+                "topic": card.topic[:ID_LENGTH],
+                "drug": card.drug[:ID_LENGTH],
+                "indicator": card.indicator[:16],
+                "shown_at": card.shown_at,
+            }
+            for card in cards
+        ]
+        with self._write() as conn:
+            conn.execute(insert(card_log_table), rows)
+
+    def shown_cards(self) -> list[ShownCard]:
+        """Every card in the card log, oldest first."""
+        log = card_log_table.c
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(card_log_table).order_by(log.id)).mappings()
+            return [
+                ShownCard(
+                    card_uuid=row["card_uuid"],
+                    service_id=row["service_id"],
+                    topic=row["topic"],
+                    drug=row["drug"],
+                    indicator=row["indicator"],
+                    shown_at=row["shown_at"],
+                )
+                for row in rows
+            ]
+
+    def alert_counts(self, since: datetime, topic: str | None = None) -> AlertCounts:
+        """Cards shown since ``since`` (optionally of one topic) and their feedback, counted.
+
+        A card counts once per outcome however many feedback items name it; a card is dated by
+        when it was shown, so a day's overrides are those of the cards shown that day.
+        """
+        log, fb = card_log_table.c, feedback_table.c
+        cards = func.count(log.card_uuid.distinct())
+        day = self._day(log.shown_at).label("day")
+        joined = card_log_table.join(
+            feedback_table, (fb.card_uuid == log.card_uuid) & (fb.service_id == log.service_id)
+        )
+        where = [log.shown_at >= since]
+        if topic is not None:
+            where.append(log.topic == topic)
+        topics: dict[tuple[str, str], TopicCounts] = {}
+        days: dict[date, DayCounts] = {}
+        with self._engine.connect() as conn:
+            for name, drug, count in conn.execute(
+                select(log.topic, log.drug, cards).where(*where).group_by(log.topic, log.drug)
+            ):
+                topics[name, drug] = TopicCounts(topic=name, drug=drug, shown=count)
+            for name, drug, outcome, count in conn.execute(
+                select(log.topic, log.drug, fb.outcome, cards)
+                .select_from(joined)
+                .where(*where)
+                .group_by(log.topic, log.drug, fb.outcome)
+            ):
+                setattr(topics[name, drug], outcome, count)
+            for name, drug, code, count in conn.execute(
+                select(log.topic, log.drug, fb.override_code, cards)
+                .select_from(joined)
+                .where(*where, fb.outcome == "overridden")
+                .group_by(log.topic, log.drug, fb.override_code)
+            ):
+                topics[name, drug].override_codes[code] = count
+            for text_day, count in conn.execute(select(day, cards).where(*where).group_by(day)):
+                when = date.fromisoformat(text_day)
+                days[when] = DayCounts(day=when, shown=count)
+            for text_day, outcome, count in conn.execute(
+                select(day, fb.outcome, cards)
+                .select_from(joined)
+                .where(*where)
+                .group_by(day, fb.outcome)
+            ):
+                setattr(days[date.fromisoformat(text_day)], outcome, count)
+        return AlertCounts(topics=tuple(topics.values()), days=tuple(days[d] for d in sorted(days)))
+
+    def _day(self, column: ColumnElement[datetime]) -> ColumnElement[str]:
+        """The UTC day of a stored datetime as ``YYYY-MM-DD`` text, on SQLite or PostgreSQL."""
+        if self._is_sqlite:
+            # Stored as naive UTC text there (see _UTCDateTime).
+            return func.date(column, type_=String)
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD", type_=String)
 
     def ping(self) -> bool:
         """True when the database answers ``SELECT 1`` (the readiness probe)."""

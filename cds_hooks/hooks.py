@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from cds_hooks.biomarker_card import biomarker_card
 from cds_hooks.call_budget import CallBudget
+from cds_hooks.card_log import log_shown_cards
 from cds_hooks.cards import build_card
 from cds_hooks.degraded_card import degraded_card
 from cds_hooks.errors import BadHookRequest, UnknownService
@@ -141,8 +142,19 @@ def call_service(service_id: str) -> Response:
             for topic, card in found:
                 cards.append((key, order.drug, card))
                 topics[card["uuid"]] = topic
-    shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
-    record_cards((topics[card["uuid"]], card["indicator"]) for card in shown)
+    # The console's "try a patient" (g.pgx_dry_run) shows every card and leaves no trace: no
+    # repeat memory, no metrics, no card log.
+    if g.get("pgx_dry_run"):
+        shown = [card for _, _, card in cards]
+    else:
+        shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
+        record_cards((topics[card["uuid"]], card["indicator"]) for card in shown)
+        drugs = {card["uuid"]: drug for _, drug, card in cards}
+        log_shown_cards(
+            state,
+            hook_request.service.id,
+            [(topics[c["uuid"]], drugs[c["uuid"]], c) for c in shown],
+        )
     g.pgx_call.update(orders=len(orders), cards=len(shown), repeats_held=len(cards) - len(shown))
     return jsonify({"cards": shown})
 

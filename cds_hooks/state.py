@@ -8,6 +8,7 @@ import requests
 from flask import current_app
 
 from cds_hooks.alert_memory import open_alert_memory
+from cds_hooks.card_log import CardLog
 from cds_hooks.config import Settings
 from cds_hooks.feedback_store import FeedbackStore
 from cds_hooks.knowledge_reload import KnowledgeHolder
@@ -42,9 +43,12 @@ class ServiceState:
     repeats: RepeatGuard = field(init=False)
     # A circuit breaker per FHIR server origin, shared by every hook call of this process.
     fhir_breakers: CircuitBreakers = field(init=False)
+    # The cards shown (topic, drug, indicator; no patient), written in batches off the hot path.
+    card_log: CardLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.rxnav = rxnav_client(self.settings)
+        self.card_log = CardLog(self.feedback)
         self.fhir_breakers = CircuitBreakers(
             failures=self.settings.fhir_breaker_failures, reset=self.settings.fhir_breaker_reset
         )
