@@ -7,21 +7,28 @@ DEPS   := pyproject.toml constraints.txt
 .PHONY: run test bench-vcf bench
 
 ## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
-## (EHR authentication off unless PGX_CDS_AUTH=jwt: a development server on loopback)
+## (EHR authentication off unless PGX_CDS_AUTH=jwt: a development server on loopback), and the
+## console at http://127.0.0.1:8080/console/ without sign-in unless PGX_CDS_CONSOLE_AUTH is set
 run: $(VENV)/.installed-run
 	@mkdir -p var
 	PGX_CDS_AUTH="$${PGX_CDS_AUTH-off}" \
+	PGX_CDS_CONSOLE="$${PGX_CDS_CONSOLE-on}" \
+	PGX_CDS_CONSOLE_AUTH="$${PGX_CDS_CONSOLE_AUTH-off}" \
 	PGX_CDS_CORS_ORIGINS="$${PGX_CDS_CORS_ORIGINS-https://sandbox.cds-hooks.org}" \
 		$(BIN)/pgx-cds serve --host 127.0.0.1 --port 8080
 
 ## test: create .venv, install the test extras, run linters, type checks, knowledge checks and pytest
+## (the console's browser tests drive Debian's chromium, installed here when missing: docs/console.md)
 test: $(VENV)/.installed-test
+	@test -x /usr/bin/chromium || deploy/apt-install.sh make-test chromium \
+		"run pytest without PGX_CDS_REQUIRE_BROWSER=1 to skip the console's browser tests"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pgx-cds knowledge check
 	PGX_CDS_REQUIRE_FHIR=1 PGX_CDS_REQUIRE_REDIS=1 PGX_CDS_REQUIRE_POSTGRES=1 \
+	PGX_CDS_REQUIRE_BROWSER=1 \
 		deploy/hapi/with-hapi.sh deploy/redis/with-redis.sh deploy/postgres/with-postgres.sh $(BIN)/pytest
 
 ## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)

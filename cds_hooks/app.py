@@ -14,6 +14,7 @@ from cds_hooks import discovery, feedback, health, hooks, metrics_endpoint, open
 from cds_hooks.auth import install_auth
 from cds_hooks.body_limit import install_body_limit
 from cds_hooks.config import Settings
+from cds_hooks.console import install_console
 from cds_hooks.errors import register_error_handlers
 from cds_hooks.feedback_store import FeedbackStore
 from cds_hooks.knowledge_reload import KnowledgeHolder, KnowledgeWatcher
@@ -66,6 +67,7 @@ def create_app(
         app.register_blueprint(blueprint)
     if settings.metrics:
         app.register_blueprint(metrics_endpoint.bp)
+    install_console(app, settings)
     log.info(
         "knowledge loaded",
         extra={**holder.current.summary, "knowledge_dir": str(settings.knowledge_dir or "bundled")},

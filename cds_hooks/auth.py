@@ -301,6 +301,9 @@ def _protected(settings: Settings) -> bool:
     # A CORS preflight carries no credentials by design; flask-cors answers it.
     if request.method == "OPTIONS" or request.path in PUBLIC_PATHS:
         return False
+    # People sign in to the console its own way (cds_hooks/console/access.py), not with a JWT.
+    if settings.console and (request.path == "/console" or request.path.startswith("/console/")):
+        return False
     return settings.auth_discovery or request.path != DISCOVERY_PATH
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,11 +47,12 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     try:
         from cds_hooks.app import create_app, start_knowledge_reload
         from cds_hooks.auth import AuthConfigError
+        from cds_hooks.console.access import ConsoleConfigError
 
         # Load once here so a bad knowledge base or trusted issuers file stops start-up with its
         # errors, not per worker. create_app logs the warning when EHR authentication is off.
         app = create_app(settings)
-    except (KnowledgeLoadError, AuthConfigError) as exc:
+    except (KnowledgeLoadError, AuthConfigError, ConsoleConfigError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
     base = f"http://{host}:{port}"
@@ -93,6 +95,28 @@ def demo(url: str | None) -> None:
     from cds_hooks.demo import run_demo
 
     sys.exit(run_demo(url, click.echo))
+
+
+@main.command("console-user")
+@click.argument("name")
+def console_user(name: str) -> None:
+    """Print a users-file line for the console: NAME and a hash of a password asked for twice.
+
+    Add the line under "users:" in the file PGX_CDS_CONSOLE_USERS names (docs/console.md).
+    """
+    from cds_hooks.console.access import hash_password
+
+    # A name the browser can send (no colon in HTTP Basic) and YAML reads back as a plain key.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]*", name):
+        raise click.BadParameter(
+            f"{name!r}: use letters, digits and . _ @ - (starting with a letter or digit).",
+            param_hint="NAME",
+        )
+    # Prompts go to stderr, so `pgx-cds console-user NAME >> file` captures only the line.
+    password = click.prompt(
+        f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True
+    )
+    click.echo(f"{name}: {hash_password(password)}")
 
 
 @main.group()

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     repeat_after_select_window: float = Field(default=3600.0, ge=0)
     # Prometheus metrics at GET /metrics (no patient data, no tokens in any label).
     metrics: bool = True
+    # The pharmacist and health-IT web console at /console (docs/console.md): off unless "on".
+    console: bool = False
+    # Who may open it: "basic" (HTTP Basic against console_users), "header" (a user name set by
+    # an authenticating reverse proxy in console_user_header), or "off" (development only).
+    console_auth: Literal["basic", "header", "off"] = "basic"
+    # YAML file of console users: name -> PBKDF2-SHA256 hash ("pgx-cds console-user NAME").
+    console_users: Path | None = None
+    console_user_header: str = "X-Forwarded-User"
     # Seconds an overridden card stays quiet for the same patient and drug (unchanged card only).
     quiet_after_override_window: float = Field(default=86_400.0, ge=0)
 

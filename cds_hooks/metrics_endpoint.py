@@ -12,18 +12,26 @@ from cds_hooks.metrics import multiprocess_dir
 from cds_hooks.state import service_state
 
 if TYPE_CHECKING:
-    from prometheus_client import Metric
+    from prometheus_client import CollectorRegistry, Metric
 
-__all__ = ["KnowledgeCollector", "bp"]
+__all__ = ["KnowledgeCollector", "bp", "metrics_registry"]
 
 bp = Blueprint("metrics", __name__)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    from prometheus_client.exposition import choose_encoder
+
+    registry = metrics_registry(service_state().knowledge)
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(registry), content_type=content_type)
+
+
+def metrics_registry(holder: KnowledgeHolder) -> CollectorRegistry:
+    """Every figure ``/metrics`` exposes: all gunicorn workers' (or this process's), and knowledge."""
     # Imported here, not at the top: see cds_hooks.metrics on why nothing imports it early.
     from prometheus_client import REGISTRY, CollectorRegistry
-    from prometheus_client.exposition import choose_encoder
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
@@ -33,9 +41,8 @@ def metrics() -> Response:
     else:
         # Every worker's files, live or dead: counters keep what a restarted worker had counted.
         MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
-    registry.register(KnowledgeCollector(service_state().knowledge))
-    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return Response(encode(registry), content_type=content_type)
+    registry.register(KnowledgeCollector(holder))
+    return registry
 
 
 class KnowledgeCollector:
