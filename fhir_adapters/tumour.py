@@ -67,6 +67,8 @@ DEFAULT_BIOMARKER_CODES: Mapping[str, str] = {
     f"{LOINC}|64083-9": "mgmt-methylation",  # MGMT gene methylation score
     f"{_NCI_THESAURUS}|C120465": "hrd",  # Homologous Recombination Repair Deficiency
 }
+# The codes alone, for a quick first look (is_tumour_result).
+_BIOMARKER_BARE_CODES = frozenset(token.split("|", 1)[-1] for token in DEFAULT_BIOMARKER_CODES)
 # How a card names each default biomarker test; a site's own codes use the code's display.
 _TEST_NAMES = {
     f"{LOINC}|94076-7": "TMB",
@@ -213,11 +215,16 @@ def is_tumour_result(resource: Any) -> bool:
     """A somatic variant or a molecular biomarker: a result about the tumour, not the germline."""
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
         return False
-    if _is_variant(resource):
+    # The germline reader asks this of every result of every hook call: settle the common
+    # case (a genotype, a haplotype) from the bare codes before any closer look.
+    codes = {code for c in codings(resource.get("code")) if isinstance(code := c.get("code"), str)}
+    profiles = _profiles(resource)
+    if VARIANT in codes or "variant" in profiles:
         return _origin(resource) == "somatic"
-    return (
-        "molecular-biomarker" in _profiles(resource)
-        or _biomarker_code(resource, DEFAULT_BIOMARKER_CODES) is not None
+    if "molecular-biomarker" in profiles:
+        return True
+    return not codes.isdisjoint(_BIOMARKER_BARE_CODES) and (
+        _biomarker_code(resource, DEFAULT_BIOMARKER_CODES) is not None
     )
 
 
