@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     repeat_after_select_window: float = Field(default=3600.0, ge=0)
     # Prometheus metrics at GET /metrics (no patient data, no tokens in any label).
     metrics: bool = True
+    # Log every card returned (topic, drug, indicator, time; no patient data) for the console's
+    # alert analytics (docs/feedback.md). Unset: on when the console is; it costs throughput
+    # (docs/benchmarks.md), so a site whose console runs elsewhere on the same database sets it.
+    card_log: bool | None = None
     # The pharmacist and health-IT web console at /console (docs/console.md): off unless "on".
     console: bool = False
     # Who may open it: "basic" (HTTP Basic against console_users), "header" (a user name set by
@@ -104,6 +108,11 @@ class Settings(BaseSettings):
     console_user_header: str = "X-Forwarded-User"
     # Seconds an overridden card stays quiet for the same patient and drug (unchanged card only).
     quiet_after_override_window: float = Field(default=86_400.0, ge=0)
+
+    @property
+    def card_log_enabled(self) -> bool:
+        """Whether cards shown are logged: as set, else when the console is on."""
+        return self.console if self.card_log is None else self.card_log
 
     @field_validator("rxnav_url", mode="before")
     @classmethod

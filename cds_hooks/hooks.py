@@ -149,12 +149,13 @@ def call_service(service_id: str) -> Response:
     else:
         shown = state.repeats.filter(hook_request.service.hook, hook_request.patient_id, cards)
         record_cards((topics[card["uuid"]], card["indicator"]) for card in shown)
-        drugs = {card["uuid"]: drug for _, drug, card in cards}
-        log_shown_cards(
-            state,
-            hook_request.service.id,
-            [(topics[c["uuid"]], drugs[c["uuid"]], c) for c in shown],
-        )
+        if state.settings.card_log_enabled:
+            drugs = {card["uuid"]: drug for _, drug, card in cards}
+            log_shown_cards(
+                state,
+                hook_request.service.id,
+                [(topics[c["uuid"]], drugs[c["uuid"]], c) for c in shown],
+            )
     g.pgx_call.update(orders=len(orders), cards=len(shown), repeats_held=len(cards) - len(shown))
     return jsonify({"cards": shown})
 

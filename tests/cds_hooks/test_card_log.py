@@ -19,9 +19,12 @@ from sqlalchemy import create_mock_engine, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
+from cds_hooks.app import create_app
 from cds_hooks.card_log import CardLog
+from cds_hooks.config import Settings
 from cds_hooks.feedback_store import FeedbackItem, FeedbackStore, ShownCard, card_log_table
 from cds_hooks.state import EXTENSION_KEY, ServiceState
+from knowledge import KnowledgeBase
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
 from tests.postgres import fresh_database
 
@@ -196,7 +199,32 @@ def test_replayed_card_counts_once(store: FeedbackStore) -> None:
     assert [d.shown for d in counts.days] == [1]
 
 
-def test_hook_call_logs_the_card_but_not_the_patient(client: FlaskClient) -> None:
+@pytest.fixture
+def logging_client(tmp_path: Path, kb: KnowledgeBase) -> Iterator[FlaskClient]:
+    """A service that logs its cards (PGX_CDS_CARD_LOG=on; the console is off)."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/log.sqlite3", card_log=True), kb)
+    yield app.test_client()
+    app.extensions[EXTENSION_KEY].feedback.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "logged"),
+    [
+        ({}, False),
+        ({"console": True}, True),
+        ({"card_log": True}, True),
+        ({"console": True, "card_log": False}, False),
+    ],
+    ids=["default", "with the console", "set on", "set off with the console"],
+)
+def test_the_card_log_follows_the_console_unless_set(
+    settings: dict[str, bool], logged: bool
+) -> None:
+    assert Settings(**settings).card_log_enabled is logged
+
+
+def test_hook_call_logs_the_card_but_not_the_patient(logging_client: FlaskClient) -> None:
+    client = logging_client
     patient = "patient-7f3c-secret"
     body = hook_request(
         medication_request(patient=patient),
