@@ -26,7 +26,6 @@ from cds_hooks.feedback_store import FeedbackItem, FeedbackStore, ShownCard, car
 from cds_hooks.state import EXTENSION_KEY, ServiceState
 from knowledge import KnowledgeBase
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
-from tests.postgres import fresh_database
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -40,21 +39,6 @@ def shown(n: int, *, topic: str = "cpic-clopidogrel", at: datetime = NOW) -> Sho
         indicator="warning",
         shown_at=at,
     )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/fb.sqlite3"
-    else:
-        yield from fresh_database()
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[FeedbackStore]:
-    feedback_store = FeedbackStore(url)
-    yield feedback_store
-    feedback_store.close()
 
 
 def wait_for_rows(store: FeedbackStore, count: int, timeout: float = 5.0) -> list[ShownCard]:

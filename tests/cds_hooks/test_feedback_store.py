@@ -24,7 +24,6 @@ from cds_hooks.feedback_store import (
     dedup_key,
     metadata,
 )
-from tests.postgres import fresh_database
 
 SERVICE_ID = "pgx-order-sign"
 WHEN = "2021-12-11T10:05:31Z"
@@ -60,21 +59,6 @@ def overridden(
 
 def item(raw: object) -> FeedbackItem:
     return FeedbackItem.model_validate(raw)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/fb.sqlite3"
-    else:
-        yield from fresh_database()
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[FeedbackStore]:
-    feedback_store = FeedbackStore(url)
-    yield feedback_store
-    feedback_store.close()
 
 
 @pytest.fixture
