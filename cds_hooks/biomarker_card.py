@@ -10,8 +10,8 @@ from cds_hooks.cards import (
     CARD_NAMESPACE,
     KNOWLEDGE_VERSION,
     MAX_SUMMARY,
-    NON_ADHERENCE,
-    OVERRIDE_REASONS,
+    draft_service_request,
+    override_reasons,
     swapped_order,
 )
 from cds_hooks.site_config import SiteConfig, tumour_test_orderable
@@ -84,10 +84,7 @@ def biomarker_card(
         "detail": _detail(check, profile, kb, notes),
         "source": {"label": source, "url": label.url},
         "suggestions": _suggestions(order, check, site, kb, patient_id, card_id),
-        "overrideReasons": [
-            {"system": NON_ADHERENCE, "code": code, "display": display}
-            for code, display in OVERRIDE_REASONS
-        ],
+        "overrideReasons": override_reasons(),
         "links": [{"label": source, "url": label.url, "type": "absolute"}],
         "extension": {KNOWLEDGE_VERSION: kb.version},
     }
@@ -206,22 +203,12 @@ def _suggestions(
                         {
                             "type": "create",
                             "description": f"Add a draft order for {orderable.text} before {check.drug}",
-                            "resource": {
-                                "resourceType": "ServiceRequest",
-                                "status": "draft",
-                                "intent": "order",
-                                "subject": {"reference": f"Patient/{patient_id}"},
-                                "code": orderable.as_fhir(),
-                                "reasonCode": [{"text": _reason(requires.test, check.drug, call)}],
-                                "note": [
-                                    {
-                                        "text": (
-                                            "Suggested by the pharmacogenomic CDS service: the FDA label "
-                                            f"indicates {check.drug} for {call.indication.text}."
-                                        )
-                                    }
-                                ],
-                            },
+                            "resource": draft_service_request(
+                                patient_id,
+                                orderable,
+                                _reason(requires.test, check.drug, call),
+                                f"the FDA label indicates {check.drug} for {call.indication.text}.",
+                            ),
                         }
                     ],
                 }

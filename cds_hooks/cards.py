@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from cds_hooks.site_config import CodeableConcept
 from fhir_adapters import DraftMedication
 from fhir_adapters.medication import RXNORM
 from knowledge import Evaluation, GeneCall, KnowledgeBase, indicator_for
@@ -22,6 +23,8 @@ __all__ = [
     "KNOWLEDGE_VERSION",
     "MAX_SUMMARY",
     "build_card",
+    "draft_service_request",
+    "override_reasons",
     "summary_for",
     "swapped_order",
 ]
@@ -49,6 +52,29 @@ OVERRIDE_REASONS = (
     ("risk-benefit-ratio", "Recipient assessment of risk/benefit ratio"),
     ("cds-not-applicable", "PC CDS does not apply to patient"),
 )
+
+
+def override_reasons() -> list[dict[str, str]]:
+    """The card's ``overrideReasons``: the HL7 non-adherence codings every card offers."""
+    return [
+        {"system": NON_ADHERENCE, "code": code, "display": display}
+        for code, display in OVERRIDE_REASONS
+    ]
+
+
+def draft_service_request(
+    patient_id: str, orderable: CodeableConcept, reason: str, note: str
+) -> dict[str, Any]:
+    """A draft ServiceRequest for a test a card suggests ordering (pre-test, tumour biomarker)."""
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "code": orderable.as_fhir(),
+        "reasonCode": [{"text": reason}],
+        "note": [{"text": f"Suggested by the pharmacogenomic CDS service: {note}"}],
+    }
 
 
 def summary_for(drug: str, calls: Sequence[GeneCall], rec: Recommendation, source: str) -> str:
@@ -103,10 +129,7 @@ def build_card(
         "indicator": indicator_for(lead),
         "detail": _detail(evaluation, kb, review_notes, context_notes),
         "source": {"label": f"{guideline.source} guideline", "url": guideline.url},
-        "overrideReasons": [
-            {"system": NON_ADHERENCE, "code": code, "display": display}
-            for code, display in OVERRIDE_REASONS
-        ],
+        "overrideReasons": override_reasons(),
         "links": _links(evaluation),
     }
     suggestions = _suggestions(order, evaluation, actionable, kb, card_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -20,13 +22,14 @@ from cds_hooks.patient_data import GenomicResultsUnavailable, genomic_results
 from cds_hooks.patient_summary import patient_summary_card
 from cds_hooks.pretest_card import pretest_card
 from cds_hooks.result_review import conflict_card, discrepancy_notes
-from cds_hooks.services import REPORT_KEYS, SERVICES
+from cds_hooks.services import REPORT_KEYS, SERVICES, TUMOUR_RESULTS_KEY
 from cds_hooks.site_config import indicator_for as pretest_indicator
 from cds_hooks.site_config import oncology_indicator_for, orderable_for
 from cds_hooks.state import ServiceState, service_state
 from cds_hooks.tumour_data import TumourContext, tumour_profile
 from fhir_adapters import (
     DraftMedication,
+    FhirUnavailableError,
     GenotypeReadout,
     IngredientResolver,
     RxNavClient,
@@ -112,7 +115,7 @@ def call_service(service_id: str) -> Response:
                 else (GenotypeReadout(), "none")
             )
             profile, tumour_origin = (
-                tumour_search.result(timeout=budget.remaining() + 1.0)
+                _tumour_results(tumour_search, budget)
                 if tumour_search is not None
                 else (TumourProfile(), "none")
             )
@@ -186,6 +189,25 @@ def _degraded(
         record_cards([("pgx-check-not-run", "info")])
     g.pgx_call.update(cards=len(cards))
     return jsonify({"cards": cards})
+
+
+def _tumour_results(
+    search: Future[tuple[TumourProfile, str]], budget: Budget
+) -> tuple[TumourProfile, str]:
+    """The tumour search started beside the genomic one; one past the budget degrades the call.
+
+    The client's bound is hard, so the margin only guards against a bug: a hook call must never
+    hang here, nor turn a slow search into a 500.
+    """
+    try:
+        return search.result(timeout=budget.remaining() + 1.0)
+    except FutureTimeout:
+        cause = FhirUnavailableError("the tumour results search outlived the call", kind="budget")
+        raise GenomicResultsUnavailable(
+            "the patient's tumour results could not be read from fhirServer in time",
+            f"prefetch.{TUMOUR_RESULTS_KEY}",
+            cause,
+        ) from None
 
 
 def _targeted(kb: KnowledgeBase, state: ServiceState, drug: str) -> bool:

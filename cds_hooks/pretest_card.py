@@ -10,8 +10,8 @@ from cds_hooks.cards import (
     CARD_NAMESPACE,
     KNOWLEDGE_VERSION,
     MAX_SUMMARY,
-    NON_ADHERENCE,
-    OVERRIDE_REASONS,
+    draft_service_request,
+    override_reasons,
 )
 from cds_hooks.site_config import CodeableConcept
 from knowledge.schema import Indicator, PretestRequirement
@@ -76,10 +76,7 @@ def pretest_card(
             }
         ],
         "selectionBehavior": "at-most-one",
-        "overrideReasons": [
-            {"system": NON_ADHERENCE, "code": code, "display": display}
-            for code, display in OVERRIDE_REASONS
-        ],
+        "overrideReasons": override_reasons(),
         "links": [{"label": requirement.source, "url": requirement.url, "type": "absolute"}],
         "extension": {KNOWLEDGE_VERSION: kb_version},
     }
@@ -119,20 +116,10 @@ def _service_request(
     drug: str, requirement: PretestRequirement, orderable: CodeableConcept, patient_id: str
 ) -> dict[str, Any]:
     verb = _VERBS[requirement.level]
-    return {
-        "resourceType": "ServiceRequest",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "code": orderable.as_fhir(),
-        "reasonCode": [{"text": f"{requirement.test} testing before {drug}"}],
-        "note": [
-            {
-                "text": (
-                    f"Suggested by the pharmacogenomic CDS service: the "
-                    f"{_authority(requirement)} {verb} {requirement.test} testing before {drug} "
-                    f"({requirement.source})."
-                )
-            }
-        ],
-    }
+    return draft_service_request(
+        patient_id,
+        orderable,
+        f"{requirement.test} testing before {drug}",
+        f"the {_authority(requirement)} {verb} {requirement.test} testing before {drug} "
+        f"({requirement.source}).",
+    )

@@ -265,3 +265,22 @@ def test_a_bad_oncology_setting_stops_start_up_with_its_place(
         create_app(settings, kb)
     shown = [str(e).removeprefix(f"{tmp_path}/") for e in raised.value.errors]
     assert any(line.startswith(message) for line in shown), shown
+
+
+def test_a_tumour_search_that_never_ends_degrades_instead_of_a_500(
+    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+
+    from cds_hooks import hooks
+
+    # A bug past the client's hard bound: the search's future never completes.
+    monkeypatch.setattr(hooks, "run_beside", lambda *args: Future())
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.sqlite3", hook_budget=0.05)
+    app = create_app(settings, kb)
+    body = hook_request(medication_request(OSIMERTINIB), fhir_server=FHIR, token="t0k3n")
+    response = app.test_client().post("/cds-services/pgx-order-sign", json=body)
+    assert response.status_code == 200
+    (card,) = response.get_json()["cards"]
+    assert card["indicator"] == "info"
+    assert "could not run" in card["summary"]
