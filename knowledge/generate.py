@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from knowledge.brand_names import read_brand_names
 from knowledge.generation.common import HEADER, GenerationError, dump, read_json
 from knowledge.generation.drugs import generate_drugs
@@ -27,6 +25,7 @@ from knowledge.generation.genes import (
 from knowledge.generation.guidelines import GuidelineSource, generate_guideline, guideline_id
 from knowledge.generation.hgnc import hgnc_ids
 from knowledge.generation.warfarin import generate_warfarin
+from knowledge.yaml_source import load_plain
 
 __all__ = ["GenerationError", "generate", "guideline_sources", "main"]
 
@@ -51,7 +50,7 @@ _LABEL_HEADER = (
 
 
 def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text()) if path.is_file() else {}
+    return load_plain(path.read_text()) if path.is_file() else {}
 
 
 def guideline_sources(shared: Path) -> list[GuidelineSource]:

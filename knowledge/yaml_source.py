@@ -10,7 +10,7 @@ import yaml
 
 from knowledge.errors import KnowledgeError, Location, dotted
 
-__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "Path", "YamlDocument", "parse_yaml"]
+__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "Path", "YamlDocument", "load_plain", "parse_yaml"]
 
 # A position inside a document: mapping keys and sequence indexes, as pydantic's ``loc`` gives them.
 Path = tuple[str | int, ...]
@@ -65,6 +65,15 @@ def parse_yaml(text: str, path: str) -> tuple[YamlDocument | None, list[Knowledg
         pass
     errors = builder.errors
     return (None if errors else document), errors
+
+
+def load_plain(text: str) -> Any:
+    """Plain data from YAML this project wrote itself (libyaml when present), positions unkept.
+
+    For the generator's own inputs and for tests: files a person edits go through
+    :func:`parse_yaml`, which locates every error and refuses duplicate keys.
+    """
+    return yaml.load(text, Loader=_FAST)
 
 
 def _worded(text: str) -> yaml.YAMLError | None:

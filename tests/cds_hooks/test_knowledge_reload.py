@@ -25,6 +25,7 @@ from cds_hooks.knowledge_reload import KnowledgeHolder, KnowledgeWatcher, Reload
 from cds_hooks.state import EXTENSION_KEY
 from knowledge import KnowledgeBase, KnowledgeLoadError
 from knowledge.loader import bundled_root
+from knowledge.yaml_source import load_plain
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
 from tests.serving import kill_group, start_serve
 
@@ -81,7 +82,7 @@ def watchers() -> Iterator[list[KnowledgeWatcher]]:
 def edit_recommendation(folder: Path) -> None:
     """Append a mark to the poor-metabolizer recommendations (the text a *2/*2 card shows)."""
     path = folder / GUIDELINE
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_plain(path.read_text(encoding="utf-8"))
     for rec in data["recommendations"]:
         if rec["lookup_key"].get("CYP2C19") == "Poor Metabolizer":
             rec["recommendation"] += f" {EDIT_MARK}"
@@ -90,7 +91,7 @@ def edit_recommendation(folder: Path) -> None:
 
 def break_strength(folder: Path) -> None:
     path = folder / GUIDELINE
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_plain(path.read_text(encoding="utf-8"))
     data["recommendations"][0]["strength"] = "strongest"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 

@@ -17,10 +17,14 @@ K8S = DEPLOY / "k8s"
 NON_SETTINGS_ENV = {"WEB_CONCURRENCY"}
 
 
+# libyaml when present: the knowledge ConfigMaps are megabytes of YAML.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_documents(path: Path) -> list[dict[str, Any]]:
     """Every non-empty YAML document of a file."""
     with path.open(encoding="utf-8") as stream:
-        return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
+        return [doc for doc in yaml.load_all(stream, Loader=_LOADER) if doc is not None]
 
 
 def manifest_files() -> list[Path]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.loader import bundled_root
+from knowledge.yaml_source import load_plain
 
 # One gene of each kind (function pairs or table, activity score, allele status, DPWG diplotype
 # rows) and a guideline that uses it.
@@ -26,14 +27,14 @@ def build_small_knowledge(target: Path) -> Path:
     for guideline_id in GUIDELINES:
         path = source / "guidelines" / f"{guideline_id}.yaml"
         shutil.copy(path, target / "guidelines")
-        guideline = yaml.safe_load(path.read_text(encoding="utf-8"))
+        guideline = load_plain(path.read_text(encoding="utf-8"))
         names.update(guideline["drugs"])
         names.update(
             alternative["drug"]
             for rec in guideline["recommendations"]
             for alternative in rec.get("alternatives", [])
         )
-    table = yaml.safe_load((source / "drugs.yaml").read_text(encoding="utf-8"))
+    table = load_plain((source / "drugs.yaml").read_text(encoding="utf-8"))
     # prasugrel is named only as an alternative: a drug known without a guideline of its own.
     table["drugs"] = {name: drug for name, drug in table["drugs"].items() if name in names}
     (target / "drugs.yaml").write_text(yaml.safe_dump(table, sort_keys=False), encoding="utf-8")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from knowledge.generate import generate, guideline_sources
 from knowledge.generation.common import GenerationError, read_json
@@ -18,11 +17,12 @@ from knowledge.generation.guidelines import GuidelineSource, generate_guideline,
 from knowledge.generation.hgnc import hgnc_ids
 from knowledge.generation.text import split_recommendation_html
 from knowledge.loader import bundled_root
+from knowledge.yaml_source import load_plain
 
 BUNDLED = Path(str(bundled_root()))
 EXPORT = "pharmcat/guidelines/cpic/CPIC_clopidogrel_and_CYP2C19.json"
 KNOWN_DRUGS = {"clopidogrel", "prasugrel", "ticagrelor"}
-LABELS = yaml.safe_load((BUNDLED / "curation/populations.yaml").read_text())
+LABELS = load_plain((BUNDLED / "curation/populations.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def generated_files() -> list[str]:
 @pytest.fixture
 def curation() -> dict[str, Any]:
     path = BUNDLED / "curation/guidelines/cpic-clopidogrel.yaml"
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    data: dict[str, Any] = load_plain(path.read_text())
     return data
 
 
@@ -101,7 +101,7 @@ def test_every_export_row_is_generated_once_per_drug_with_its_text(
     total = 0
     for source in guideline_sources(shared):
         export = read_json(shared, source.relative)
-        ours = yaml.safe_load(
+        ours = load_plain(
             (generated / "guidelines" / f"{guideline_id(source.relative)}.yaml").read_text()
         )
         by_key = {(r["id"], r["drug"]): r for r in ours["recommendations"]}
@@ -301,7 +301,8 @@ def test_hgnc_ids_take_the_id_most_files_agree_on(tmp_path: Path) -> None:
 
 
 def test_two_names_of_one_ingredient_become_one_drug_with_a_synonym(generated: Path) -> None:
-    drugs = yaml.safe_load((generated / "drugs.yaml").read_text())["drugs"]
+    drugs = load_plain((generated / "drugs.yaml").read_text())["drugs"]
     codes = [d["rxnorm"] for d in drugs.values() if "rxnorm" in d]
     assert len(codes) == len(set(codes))
     assert "glyburide" in drugs["glibenclamide"]["synonyms"]
+

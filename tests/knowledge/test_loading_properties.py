@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from knowledge import KnowledgeBase, KnowledgeLoadError, load_knowledge_base
-from knowledge.yaml_source import MAX_ALIAS_VALUES, MAX_DEPTH, parse_yaml
+from knowledge.yaml_source import MAX_ALIAS_VALUES, MAX_DEPTH, load_plain, parse_yaml
 from tests.knowledge.small_knowledge import GENES, GUIDELINES, build_small_knowledge
 
 PROPERTY = settings(
@@ -121,7 +121,7 @@ BAD_SCALARS = [
 @st.composite
 def mutated_data(draw: st.DrawFn, original: str) -> str:
     """The file's data with keys dropped and values replaced by other types, dumped again."""
-    data = yaml.safe_load(original)
+    data = load_plain(original)
     places = list(_places(data))
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         container, key = places[draw(st.integers(min_value=0, max_value=len(places) - 1))]

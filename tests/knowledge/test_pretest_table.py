@@ -6,11 +6,10 @@ import csv
 from pathlib import Path
 
 import pytest
-import yaml
 
 from knowledge.schema import PretestTable
 from knowledge.validation import validate_document
-from knowledge.yaml_source import parse_yaml
+from knowledge.yaml_source import load_plain, parse_yaml
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 PRETEST = KNOWLEDGE / "pretest.yaml"
@@ -48,7 +47,7 @@ DRUGS = sorted(TABLE.drugs)
 
 @pytest.fixture(scope="module")
 def drugs_yaml() -> dict[str, dict[str, object]]:
-    data = yaml.safe_load((KNOWLEDGE / "drugs.yaml").read_text(encoding="utf-8"))
+    data = load_plain((KNOWLEDGE / "drugs.yaml").read_text(encoding="utf-8"))
     drugs: dict[str, dict[str, object]] = data["drugs"]
     return drugs
 

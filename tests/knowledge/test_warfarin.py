@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from knowledge import GeneResult, KnowledgeBase, KnowledgeLoadError, evaluate, load_knowledge_base
@@ -16,6 +15,7 @@ from knowledge.generation.common import GenerationError
 from knowledge.generation.warfarin import Diagram, generate_warfarin, read_diagram
 from knowledge.loader import bundled_root
 from knowledge.schema import Recommendation
+from knowledge.yaml_source import load_plain
 
 BUNDLED = Path(str(bundled_root()))
 ADULT = "cpic-data/warfarin/warfarin_recommendation_diagram.graphml"
@@ -31,7 +31,7 @@ def adult(shared: Path) -> Diagram:
 
 @pytest.fixture
 def curation() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((BUNDLED / "curation/warfarin.yaml").read_text())
+    data: dict[str, Any] = load_plain((BUNDLED / "curation/warfarin.yaml").read_text())
     return data
 
 
