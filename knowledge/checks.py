@@ -32,9 +32,10 @@ class GuidelineContext:
         self.unreadable_genes = unreadable_genes
 
     def error(
-        self, at: tuple[str | int, ...], field: str, message: str, fix: str
+        self, at: tuple[str | int, ...], field: str, message: str, fix: str, *, key: bool = False
     ) -> KnowledgeError:
-        return KnowledgeError(self.document.location(at), field, message, fix)
+        """An error at ``at``: the value there, or with ``key`` the mapping key that names it."""
+        return KnowledgeError(self.document.location(at, key=key), field, message, fix)
 
 
 Check = Callable[[Guideline, GuidelineContext], Iterator[KnowledgeError]]
@@ -110,6 +111,16 @@ def recommendations_are_consistent(
                     f"{where}.lookup_key.{gene}",
                     f"{key!r} is not a {gene} lookup key",
                     f"Use one of: {known}.",
+                )
+        for about in rec.implications:
+            if any(gene not in guideline.genes for gene in about.split(", ")):
+                shown = about if len(about) <= 40 else f"{about[:37]}..."
+                yield ctx.error(
+                    (*at, "implications", about),
+                    f"{where}.implications",
+                    f"an implication is keyed {shown!r}, which is not a gene of the guideline",
+                    "Key each implication by the gene it is about; several: 'CACNA1S, RYR1'.",
+                    key=True,
                 )
         yield from _conditions_are_known(guideline, ctx, rec, at, where)
         for j, alternative in enumerate(rec.alternatives):

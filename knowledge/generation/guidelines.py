@@ -150,6 +150,18 @@ def _applies(
     return " ".join(rule["quote"].split()) in text
 
 
+def _implications(lines: list[str], lookup: Mapping[str, str]) -> dict[str, str]:
+    """Implications by gene. CPIC writes "CYP2D6: text"; DPWG (and CPIC's CACNA1S/RYR1 rows) give
+    the text alone, about the genes of the lookup key together ("CACNA1S, RYR1")."""
+    implications: dict[str, str] = {}
+    for line in lines:
+        gene, sep, says = line.partition(": ")
+        if not (sep and gene in lookup):
+            gene, says = ", ".join(sorted(lookup)), line
+        implications[gene] = f"{implications[gene]} {says}" if gene in implications else says
+    return implications
+
+
 def generate_guideline(
     shared: Path,
     source: GuidelineSource,
@@ -185,10 +197,7 @@ def generate_guideline(
             populations[population] = _population(
                 ident, population, curated_populations, population_labels, considerations
             )
-        implications = {}
-        for line in rec["implications"]:
-            gene, _, says = line.partition(": ")
-            implications[gene] = says
+        implications = _implications(rec["implications"], lookup)
         for drug in rec["relatedChemicals"]:
             entry: dict[str, Any] = {
                 "id": rec["id"],

@@ -214,3 +214,27 @@ def test_a_warfarin_card_names_its_patient_groups_and_the_alleles_it_used(
     assert "depends on the patient group" in detail
     # A range of a calculated dose is no share of the ordered dose: nothing to apply.
     assert "suggestions" not in card
+
+
+def test_a_dpwg_implication_is_shown_under_its_gene(client: FlaskClient) -> None:
+    """DPWG gives the implication without the gene's name: it reads "CYP2D6: ...", not "...: "."""
+    flecainide = {
+        "coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "4441"},
+        ],
+        "text": "flecainide",
+    }
+    body = hook_request(
+        medication_request(flecainide, dose_mg=100),
+        prefetch=pgx_prefetch(genotype_observation("CYP2D6", "*4/*4", id="geno-1")),
+    )
+
+    (card,) = client.post("/cds-services/pgx-order-sign", json=body).get_json()["cards"]
+
+    implications = [
+        line for line in card["detail"].splitlines() if line.startswith("*Implication*")
+    ]
+    assert implications == [
+        "*Implication*: CYP2D6: The genetic variation reduces conversion of flecainide to "
+        "inactive metabolites. This increases the risk of side effects."
+    ]

@@ -306,3 +306,29 @@ def test_two_names_of_one_ingredient_become_one_drug_with_a_synonym(generated: P
     assert len(codes) == len(set(codes))
     assert "glyburide" in drugs["glibenclamide"]["synonyms"]
 
+
+def test_every_implication_is_kept_under_the_genes_it_is_about(
+    generated: Path, shared: Path
+) -> None:
+    """CPIC writes "GENE: text"; DPWG the text alone, which is about the row's gene(s)."""
+    misplaced = []
+    for source in guideline_sources(shared):
+        export = read_json(shared, source.relative)
+        ours = load_plain(
+            (generated / "guidelines" / f"{guideline_id(source.relative)}.yaml").read_text()
+        )
+        by_id = {r["id"]: r for r in ours["recommendations"]}
+        for rec in export["recommendations"]:
+            mine = by_id.get(rec["id"])
+            if mine is None:  # a row that recommends nothing, not generated (tested above)
+                continue
+            genes = set(rec["lookupKey"])
+            kept = mine["implications"] or {}
+            for line in rec["implications"]:
+                gene, sep, says = line.partition(": ")
+                about, text = (
+                    (gene, says) if sep and gene in genes else (", ".join(sorted(genes)), line)
+                )
+                if text not in kept.get(about, ""):
+                    misplaced.append((rec["id"], about, line[:60]))
+    assert misplaced == []

@@ -168,6 +168,19 @@ GALLERY = [
         id="unknown strength word",
     ),
     pytest.param(
+        in_recommendation(
+            "PA166297566",
+            "    CYP2C19: Normal or increased",
+            "    Normal or increased clopidogrel formation: ''\n    CYP2C19: Normal or increased",
+        ),
+        [
+            f"{G}:72:5: recommendations[1].implications: an implication is keyed 'Normal or "
+            "increased clopidogrel forma...', which is not a gene of the guideline. Key each "
+            "implication by the gene it is about; several: 'CACNA1S, RYR1'."
+        ],
+        id="implication keyed by its text",
+    ),
+    pytest.param(
         in_recommendation("PA166297566", "  strength: strong\n", ""),
         [f"{G}:64:3: recommendations[1].strength: missing. Add this field."],
         id="missing required field",
