@@ -26,12 +26,30 @@ from knowledge.schema import (
     InhibitorTable,
     PretestTable,
 )
+from knowledge.snapshot import Snapshot, take_snapshot
 from knowledge.validation import validate_document
 from knowledge.yaml_source import YamlDocument, parse_yaml
 
 __all__ = ["bundled_root", "load_knowledge_base"]
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# The folders whose *.yaml files the loader reads ("" is the root: drugs.yaml, pretest.yaml).
+_FOLDERS = (
+    "",
+    "genes",
+    "guidelines",
+    "interactions",
+    "dose_algorithms",
+    "oncology",
+    "oncology/markers",
+    "oncology/drugs",
+)
+# Shown root -> fingerprint of its files and the knowledge base they gave, for the last good load.
+# A KnowledgeBase is never mutated, so equal bytes may share one: a reload, a CLI command or a test
+# loading an unchanged folder skips the parse (~0.5 s for the bundled files). One entry per root,
+# the newest, which the service holds anyway. Plain dict steps: two threads at worst both parse.
+_last_loaded: dict[str, tuple[str, KnowledgeBase]] = {}
 
 
 def bundled_root() -> Traversable:
@@ -43,16 +61,27 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
     """Read genes, drugs and guidelines under ``root`` (default: the bundled ones).
 
     Raises :class:`KnowledgeLoadError` listing every error in every file; nothing half-loaded leaks.
+    A folder whose files are byte for byte those of its last good load gives that knowledge base
+    again, unparsed.
     """
-    base = root if root is not None else bundled_root()
     shown = "knowledge" if root is None else str(root)
+    snapshot = take_snapshot(root if root is not None else bundled_root(), _FOLDERS)
+    last = _last_loaded.get(shown)
+    if last is not None and last[0] == snapshot.fingerprint:
+        return last[1]
+    kb = _load(snapshot, shown)
+    _last_loaded[shown] = (snapshot.fingerprint, kb)
+    return kb
+
+
+def _load(files: Snapshot, shown: str) -> KnowledgeBase:
     errors: list[KnowledgeError] = []
     digest = hashlib.sha256()
 
     genes: dict[str, GeneTable] = {}
     # Files that exist but failed: what refers to them is not reported again as "missing".
     unreadable_genes: set[str] = set()
-    for name, document in _documents(base, "genes", shown, errors, digest, unreadable_genes):
+    for name, document in _documents(files, "genes", shown, errors, digest, unreadable_genes):
         table = _validated(GeneTable, document, errors)
         if table is None:
             unreadable_genes.add(name)
@@ -61,7 +90,7 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         genes[table.gene] = table
 
     drug_table, _ = _single_file(
-        base,
+        files,
         "drugs.yaml",
         shown,
         DrugTable,
@@ -73,7 +102,7 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
 
     indexes = {gene: DiplotypeIndex(table) for gene, table in genes.items()}
     guidelines: dict[str, Guideline] = {}
-    for name, document in _documents(base, "guidelines", shown, errors, digest, set()):
+    for name, document in _documents(files, "guidelines", shown, errors, digest, set()):
         guideline = _validated(Guideline, document, errors)
         if guideline is None:
             continue
@@ -83,7 +112,7 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         guidelines[guideline.id] = guideline
 
     inhibitors: dict[str, InhibitorTable] = {}
-    for name, document in _documents(base, "interactions", shown, errors, digest, set()):
+    for name, document in _documents(files, "interactions", shown, errors, digest, set()):
         inhibitor_table = _validated(InhibitorTable, document, errors)
         if inhibitor_table is None:
             continue
@@ -101,18 +130,18 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
         inhibitors[inhibitor_table.gene] = inhibitor_table
 
     dose_algorithms: dict[str, DoseAlgorithm] = {}
-    for _, document in _documents(base, "dose_algorithms", shown, errors, digest, set()):
+    for _, document in _documents(files, "dose_algorithms", shown, errors, digest, set()):
         algorithm = _validated(DoseAlgorithm, document, errors)
         if algorithm is not None:
             dose_algorithms[algorithm.dose_calculation] = algorithm
 
     pretest, pretest_document = _single_file(
-        base, "pretest.yaml", shown, PretestTable, errors, digest
+        files, "pretest.yaml", shown, PretestTable, errors, digest
     )
     if pretest is not None and pretest_document is not None:
         errors.extend(_pretest_errors(pretest, pretest_document, genes, unreadable_genes, drugs))
 
-    oncology = _load_oncology(base, shown, errors, digest, drugs)
+    oncology = _load_oncology(files, shown, errors, digest, drugs)
 
     if errors:
         raise KnowledgeLoadError(errors)
@@ -129,21 +158,19 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
 
 
 def _load_oncology(
-    base: Traversable | Path,
+    files: Snapshot,
     shown: str,
     errors: list[KnowledgeError],
     digest: hashlib._Hash,
     drugs: dict[str, Drug] | None,
 ) -> OncologyKnowledge | None:
     """``oncology/``: tumour types, markers and targeted-drug rules, cross-checked; optional."""
-    root = base.joinpath("oncology")
-    if not root.is_dir():
+    if not files.is_dir("oncology"):
         return None
-    where = f"{shown}/oncology"
     table, types_document = _single_file(
-        root,
-        "tumour_types.yaml",
-        where,
+        files,
+        "oncology/tumour_types.yaml",
+        shown,
         TumourTypeTable,
         errors,
         digest,
@@ -154,7 +181,7 @@ def _load_oncology(
     markers: dict[str, Marker] = {}
     defined_in: dict[str, str] = {}
     hgnc_ids: dict[str, str] = {}
-    for stem, document in _documents(root, "markers", where, errors, digest, set()):
+    for stem, document in _documents(files, "oncology/markers", shown, errors, digest, set()):
         marker_file = _validated(MarkerFile, document, errors)
         if marker_file is None:
             continue
@@ -164,7 +191,7 @@ def _load_oncology(
             defined_in.setdefault(marker_id, stem)
         hgnc_ids.update(marker_file.hgnc_ids)
     targeted: dict[str, TargetedDrug] = {}
-    documents = _documents(root, "drugs", where, errors, digest, set())
+    documents = _documents(files, "oncology/drugs", shown, errors, digest, set())
     known_drugs = set(drugs or ()) | {stem for stem, _ in documents}
     tumour_types = table.tumour_types if table is not None else None
     for stem, document in documents:
@@ -235,7 +262,7 @@ def _pretest_errors(
 
 
 def _single_file(
-    base: Traversable | Path,
+    files: Snapshot,
     name: str,
     shown: str,
     model: type[Model],
@@ -244,47 +271,44 @@ def _single_file(
     *,
     missing: str | None = None,
 ) -> tuple[Model | None, YamlDocument | None]:
-    """One file of the folder, validated; ``missing``: the fix when it is required and absent."""
-    entry = base.joinpath(name)
-    if not entry.is_file():
+    """One file (path from the root), validated; ``missing``: the fix when it is required."""
+    raw = files.read(name)
+    if raw is None:
         if missing is not None:
             errors.append(
                 KnowledgeError(Location(f"{shown}/{name}"), "", "file is missing", missing)
             )
         return None, None
-    document = _parse(entry, f"{shown}/{name}", errors, digest)
+    document = _parse(raw, f"{shown}/{name}", errors, digest)
     if document is None:
         return None, None
     return _validated(model, document, errors), document
 
 
 def _documents(
-    base: Traversable | Path,
+    files: Snapshot,
     folder: str,
     shown: str,
     errors: list[KnowledgeError],
     digest: hashlib._Hash,
     unreadable: set[str],
 ) -> list[tuple[str, YamlDocument]]:
-    directory = base.joinpath(folder)
-    if not directory.is_dir():
-        return []
     found = []
-    for entry in sorted(directory.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            stem = entry.name.removesuffix(".yaml")
-            document = _parse(entry, f"{shown}/{folder}/{entry.name}", errors, digest)
-            if document is None:
-                unreadable.add(stem)
-            else:
-                found.append((stem, document))
+    for name in files.yaml_names(folder):
+        stem = name.removesuffix(".yaml")
+        raw = files.read(f"{folder}/{name}")
+        assert raw is not None
+        document = _parse(raw, f"{shown}/{folder}/{name}", errors, digest)
+        if document is None:
+            unreadable.add(stem)
+        else:
+            found.append((stem, document))
     return found
 
 
 def _parse(
-    entry: Traversable | Path, shown: str, errors: list[KnowledgeError], digest: hashlib._Hash
+    raw: bytes, shown: str, errors: list[KnowledgeError], digest: hashlib._Hash
 ) -> YamlDocument | None:
-    raw = entry.read_bytes()
     digest.update(shown.encode() + b"\0" + raw)
     try:
         text = raw.decode("utf-8")
