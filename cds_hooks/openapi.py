@@ -2,17 +2,18 @@
 
 The request schemas come from the pydantic models that validate the requests (hook calls,
 feedback), the paths from ``SERVICES``, so the document cannot drift from what is checked. It is
-built once, when the blueprint is registered, for the settings of that app (auth, metrics).
+built once per app, at its first request, for the settings of that app (auth, metrics): not at
+start-up, where it would cost every worker and every test app ~20 ms for a page few callers read.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from importlib import metadata
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
-from flask.blueprints import BlueprintSetupState
 
 from cds_hooks.config import Settings
 from cds_hooks.feedback_store import FeedbackItem
@@ -34,20 +35,19 @@ _SPEC = "https://cds-hooks.hl7.org/2.0/"
 bp = Blueprint("openapi", __name__)
 
 
-@bp.record_once
-def _build(state: BlueprintSetupState) -> None:
-    service_state = state.app.extensions[EXTENSION_KEY]
-    assert isinstance(service_state, ServiceState)
-    state.app.extensions[_DOCUMENT_KEY] = openapi_document(service_state.settings)
-
-
 @bp.get(PATH)
 def openapi_json() -> Response:
     return jsonify(_document(current_app))
 
 
 def _document(app: Flask) -> dict[str, Any]:
-    document = app.extensions[_DOCUMENT_KEY]
+    document = app.extensions.get(_DOCUMENT_KEY)
+    if document is None:
+        # Two first requests at once may both build it: the same document, so either may stay.
+        service_state = app.extensions[EXTENSION_KEY]
+        assert isinstance(service_state, ServiceState)
+        document = openapi_document(service_state.settings)
+        app.extensions[_DOCUMENT_KEY] = document
     assert isinstance(document, dict)
     return document
 
@@ -276,7 +276,13 @@ def _hook_request(service: ServiceDefinition) -> dict[str, Any]:
 
 
 def _request_schemas() -> dict[str, Any]:
-    """The hook request's schema and its parts, as the pydantic models give them."""
+    """The hook request's schema and its parts, as the pydantic models give them (a copy to edit)."""
+    return copy.deepcopy(_generated_request_schemas())
+
+
+@functools.cache
+def _generated_request_schemas() -> dict[str, Any]:
+    # pydantic's schema generation is most of a document's cost, and the models do not change.
     request: dict[str, Any] = _renamed(request_json_schema())
     schemas: dict[str, Any] = dict(request.pop("$defs", {}))
     fhir_server = request["properties"]["fhirServer"]["anyOf"][0]
