@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := pyproject.toml constraints.txt
 
-.PHONY: run test bench-vcf bench
+.PHONY: run test unit bench-vcf bench
 
 ## run: create .venv, install, serve on http://127.0.0.1:8080 with the bundled knowledge and SQLite
 ## (EHR authentication off unless PGX_CDS_AUTH=jwt: a development server on loopback), and the
@@ -30,6 +30,14 @@ test: $(VENV)/.installed-test
 	PGX_CDS_REQUIRE_FHIR=1 PGX_CDS_REQUIRE_REDIS=1 PGX_CDS_REQUIRE_POSTGRES=1 \
 	PGX_CDS_REQUIRE_BROWSER=1 \
 		deploy/hapi/with-hapi.sh deploy/redis/with-redis.sh deploy/postgres/with-postgres.sh $(BIN)/pytest
+
+## unit: the unit tests alone, over all cores, in under a minute: no HAPI, Redis, PostgreSQL or
+## browser, and none of the `slow` tests (real servers, sockets, subprocesses, fuzzing), which
+## `make test` runs too (docs/testing.md). The schemathesis module is not even collected: building
+## its cases takes seconds per worker.
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest -q -m "not slow and not integration" -n auto \
+		--ignore=tests/cds_hooks/test_schemathesis.py
 
 ## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)
 bench-vcf: $(VENV)/.installed-test

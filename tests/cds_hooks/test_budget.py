@@ -21,6 +21,9 @@ from tests.builders import RXNORM, genotype_observation, hook_request, medicatio
 from tests.fault_server import FaultServer, Mode
 from tests.fhir_adapters.test_rxnav import CLOPIDOGREL, PLAVIX_75_TABLET, related
 
+# Real sockets against real time budgets: `make test`, not `make unit`.
+pytestmark = pytest.mark.slow
+
 SLACK = 0.5
 MakeApp = Callable[..., Flask]
 BASE = "https://ehr.example/fhir"

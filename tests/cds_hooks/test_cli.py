@@ -82,6 +82,7 @@ def test_serve_refuses_to_start_on_a_broken_knowledge_base(
     assert "listening" not in result.output
 
 
+@pytest.mark.slow  # a fresh interpreter in a subprocess
 def test_the_wsgi_module_builds_the_app_for_other_servers(tmp_path: Path) -> None:
     env = {**os.environ, "PGX_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/f.sqlite3"}
     script = (

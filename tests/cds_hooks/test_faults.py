@@ -28,6 +28,9 @@ from knowledge import KnowledgeBase
 from tests.builders import genotype_observation, hook_request, medication_request, searchset
 from tests.fault_server import FaultServer, Mode
 
+# Real sockets that hang and drip against real time budgets: `make test`, not `make unit`.
+pytestmark = pytest.mark.slow
+
 BUDGET = 0.3
 SLACK = 0.5
 ORDER_SIGN = "/cds-services/pgx-order-sign"

@@ -338,6 +338,7 @@ def test_metrics_off_means_no_endpoint_and_no_counting(no_metrics_client: FlaskC
     assert requests_counted("health", "none", "200") == before
 
 
+@pytest.mark.slow  # a fresh interpreter in a subprocess
 def test_building_the_app_does_not_import_prometheus_client(tmp_path: Path) -> None:
     # `pgx-cds serve` sets the multi-process folder after the package is imported and the app
     # built; prometheus_client picks in-memory or shared values at its import, so not before.

@@ -38,6 +38,9 @@ from knowledge import KnowledgeBase
 from tests.builders import genotype_observation
 from tests.fhir_adapters.test_parsing_properties import ANY_FHIR, JSON, bundles, observations
 
+# A live server on a loopback socket, fuzzed for seconds: `make test`, not `make unit`.
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -13,6 +13,9 @@ from fhir_adapters.breaker import CircuitBreaker
 from tests.builders import genotype_observation, searchset
 from tests.fault_server import FaultServer, Mode
 
+# Real sockets that hang and drip against real timeouts: `make test`, not `make unit`.
+pytestmark = pytest.mark.slow
+
 QUERY = "Observation?patient=p1"
 # What the client may take: the fault's deadline plus scheduling slack on a busy test machine.
 # Each fault alone would hold the call for 30 s or more.
