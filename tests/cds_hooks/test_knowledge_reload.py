@@ -24,9 +24,9 @@ from cds_hooks.config import Settings
 from cds_hooks.knowledge_reload import KnowledgeHolder, KnowledgeWatcher, ReloadOutcome
 from cds_hooks.state import EXTENSION_KEY
 from knowledge import KnowledgeBase, KnowledgeLoadError
-from knowledge.loader import bundled_root
 from knowledge.yaml_source import load_plain
 from tests.builders import genotype_observation, hook_request, medication_request, pgx_prefetch
+from tests.knowledge.small_knowledge import copy_knowledge
 from tests.serving import kill_group, start_serve
 
 # The clopidogrel slice of the bundled knowledge: the real files, loaded in milliseconds.
@@ -38,12 +38,7 @@ WAIT_SECONDS = 10.0
 
 @pytest.fixture
 def knowledge_dir(tmp_path: Path) -> Path:
-    bundled = Path(str(bundled_root()))
-    target = tmp_path / "knowledge"
-    for name in SLICE:
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(bundled / name, target / name)
-    return target
+    return copy_knowledge(tmp_path / "knowledge", SLICE)
 
 
 @pytest.fixture

@@ -16,6 +16,15 @@ GENES = ("CYP2C19", "CYP2D6", "HLA-B", "UGT1A1")
 GUIDELINES = ("cpic-clopidogrel", "cpic-codeine", "cpic-abacavir", "dpwg-irinotecan-ugt1a1")
 
 
+def copy_knowledge(target: Path, names: tuple[str, ...]) -> Path:
+    """Copy the bundled files ``names`` (paths like ``genes/CYP2C19.yaml``) into ``target``."""
+    source = Path(str(bundled_root()))
+    for name in names:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, target / name)
+    return target
+
+
 def build_small_knowledge(target: Path) -> Path:
     """Copy the genes and guidelines above into ``target``, with only the drugs they name."""
     source = Path(str(bundled_root()))

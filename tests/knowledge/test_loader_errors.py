@@ -11,6 +11,7 @@ import pytest
 
 from knowledge import KnowledgeError, KnowledgeLoadError, load_knowledge_base
 from knowledge.loader import bundled_root
+from tests.knowledge.small_knowledge import copy_knowledge
 
 BUNDLED = Path(str(bundled_root()))
 GUIDELINE = "guidelines/cpic-clopidogrel.yaml"
@@ -96,11 +97,7 @@ SUBSET = ("drugs.yaml", "genes/CYP2C19.yaml", "guidelines/cpic-clopidogrel.yaml"
 
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "knowledge"
-    for name in SUBSET:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BUNDLED / name, root / name)
-    return root
+    return copy_knowledge(tmp_path / "knowledge", SUBSET)
 
 
 def line_of(file: str, text: str) -> int:
@@ -379,10 +376,7 @@ def test_errors_in_several_files_are_all_reported_at_once(knowledge_copy: Path) 
 @pytest.fixture(scope="module")
 def three_bad_values(tmp_path_factory: pytest.TempPathFactory) -> list[KnowledgeError]:
     """One copy with three bad values, loaded once for the location tests."""
-    root = tmp_path_factory.mktemp("three") / "knowledge"
-    for name in SUBSET:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BUNDLED / name, root / name)
+    root = copy_knowledge(tmp_path_factory.mktemp("three") / "knowledge", SUBSET)
     # A file that fails the schema gets no cross-file checks: the schema error goes in a second file.
     second = "guidelines/second.yaml"
     shutil.copy(root / GUIDELINE, root / second)

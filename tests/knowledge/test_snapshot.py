@@ -12,6 +12,7 @@ from knowledge import KnowledgeLoadError, load_knowledge_base
 from knowledge import loader as loader_module
 from knowledge.loader import bundled_root
 from knowledge.snapshot import take_snapshot
+from tests.knowledge.small_knowledge import copy_knowledge
 
 BUNDLED = Path(str(bundled_root()))
 # A small folder that loads: a gene, the drugs table and one guideline resting on them.
@@ -21,11 +22,7 @@ GUIDELINE = "guidelines/cpic-clopidogrel.yaml"
 
 @pytest.fixture
 def knowledge_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "knowledge"
-    for name in SUBSET:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BUNDLED / name, root / name)
-    return root
+    return copy_knowledge(tmp_path / "knowledge", SUBSET)
 
 
 @pytest.fixture
@@ -120,13 +117,7 @@ def test_a_new_file_in_a_read_folder_is_loaded(knowledge_copy: Path) -> None:
 
 def test_two_roots_with_equal_files_each_name_their_own_files(tmp_path: Path) -> None:
     """Versions (and messages) name the root they were loaded from: no sharing across roots."""
-    roots = []
-    for name in ("a", "b"):
-        root = tmp_path / name
-        for file in SUBSET:
-            (root / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(BUNDLED / file, root / file)
-        roots.append(root)
+    roots = [copy_knowledge(tmp_path / name, SUBSET) for name in ("a", "b")]
 
     first, second = (load_knowledge_base(root) for root in roots)
 
