@@ -4,7 +4,8 @@ A hook call only puts records on a bounded in-memory queue: the database is neve
 the hot path. A daemon thread wakes every ``interval`` seconds and writes what is queued, in
 batches of at most ``batch_size`` records (each write holds the GIL a few milliseconds);
 a full queue drops records (counted, logged once) rather than slow the EHR down. Records hold
-what a card was about (topic, drug, indicator), never the patient nor the card's text.
+what a card was about (topic, drug, indicator), never the patient nor the card's text. With a
+retention, the same thread deletes rows older than it: at its first wake, then hourly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 QUEUE_CAPACITY = 50_000
 BATCH_SIZE = 200
 FLUSH_INTERVAL = 1.0
+PRUNE_INTERVAL = 3600.0
 
 
 class CardLog:
@@ -46,12 +48,16 @@ class CardLog:
         batch_size: int = BATCH_SIZE,
         interval: float = FLUSH_INTERVAL,
         background: bool = True,
+        retention: timedelta | None = None,
+        prune_interval: float = PRUNE_INTERVAL,
     ) -> None:
         self._store = store
         self._capacity = capacity
         self._batch_size = batch_size
         self._interval = interval
         self._background = background
+        self._retention = retention
+        self._prune_interval = prune_interval
         self._reset()
         this = weakref.ref(self)
         # A forked worker (gunicorn --preload) inherits the queue and its locks but no thread; the
@@ -65,6 +71,7 @@ class CardLog:
         self._start_lock = threading.Lock()
         self._dropped = 0
         self._warned = False
+        self._next_prune = time.monotonic()
 
     @property
     def dropped(self) -> int:
@@ -90,6 +97,32 @@ class CardLog:
             self._write(batch)
         # Waits for the batch the background thread may have taken but not yet written.
         self._queue.join()
+
+    def prune(self) -> int:
+        """Delete rows older than the retention (none without one); how many went."""
+        if self._retention is None:
+            return 0
+        cutoff = datetime.now(UTC) - self._retention
+        try:
+            pruned = self._store.prune_card_log(cutoff)
+        except Exception:
+            # Retention is housekeeping: a failed DELETE is retried at the next prune.
+            log.exception("card log: rows shown before %s not deleted", cutoff.isoformat())
+            return 0
+        if pruned:
+            log.info(
+                "card log: %d rows shown before %s deleted",
+                pruned,
+                cutoff.isoformat(),
+                extra={"event": "card_log_pruned"},
+            )
+        return pruned
+
+    def _prune_when_due(self) -> None:
+        # Every writing process prunes (gunicorn workers, replicas): the DELETE is idempotent.
+        if self._retention is not None and time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self._prune_interval
+            self.prune()
 
     def _start(self) -> None:
         with self._start_lock:
@@ -151,6 +184,7 @@ def _run(
             return
         while batch := _drain(cards, limit):
             owner._write(batch)
+        owner._prune_when_due()
         del owner
 
 

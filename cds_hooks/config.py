@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     # alert analytics (docs/feedback.md). Unset: on when the console is; it costs throughput
     # (docs/benchmarks.md), so a site whose console runs elsewhere on the same database sets it.
     card_log: bool | None = None
+    # Days of card log kept: older rows are deleted hourly by the writer. 0 keeps every row. The
+    # default outlasts the console's longest window (366 days).
+    card_log_retention_days: int = Field(default=400, ge=0)
     # The pharmacist and health-IT web console at /console (docs/console.md): off unless "on".
     console: bool = False
     # Who may open it: "basic" (HTTP Basic against console_users), "header" (a user name set by
@@ -113,6 +117,12 @@ class Settings(BaseSettings):
     def card_log_enabled(self) -> bool:
         """Whether cards shown are logged: as set, else when the console is on."""
         return self.console if self.card_log is None else self.card_log
+
+    @property
+    def card_log_retention(self) -> timedelta | None:
+        """How long the card log keeps a row; None: for ever."""
+        days = self.card_log_retention_days
+        return timedelta(days=days) if days else None
 
     @field_validator("rxnav_url", mode="before")
     @classmethod

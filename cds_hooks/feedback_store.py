@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     create_engine,
+    delete,
     event,
     exists,
     func,
@@ -463,6 +464,12 @@ class FeedbackStore:
         ]
         with self._write() as conn:
             conn.execute(insert(card_log_table), rows)
+
+    def prune_card_log(self, before: datetime) -> int:
+        """Delete the card log's rows shown before ``before``; how many went."""
+        with self._write() as conn:
+            result = conn.execute(delete(card_log_table).where(card_log_table.c.shown_at < before))
+            return result.rowcount or 0
 
     def shown_cards(self) -> list[ShownCard]:
         """Every card in the card log, oldest first."""

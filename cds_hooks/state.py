@@ -48,7 +48,7 @@ class ServiceState:
 
     def __post_init__(self) -> None:
         self.rxnav = rxnav_client(self.settings)
-        self.card_log = CardLog(self.feedback)
+        self.card_log = CardLog(self.feedback, retention=self.settings.card_log_retention)
         self.fhir_breakers = CircuitBreakers(
             failures=self.settings.fhir_breaker_failures, reset=self.settings.fhir_breaker_reset
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -41,14 +41,21 @@ def shown(n: int, *, topic: str = "cpic-clopidogrel", at: datetime = NOW) -> Sho
     )
 
 
-def wait_for_rows(store: FeedbackStore, count: int, timeout: float = 5.0) -> list[ShownCard]:
+def wait_for_rows_matching(
+    store: FeedbackStore, done: Callable[[list[ShownCard]], bool], timeout: float = 5.0
+) -> list[ShownCard]:
+    """The card log once ``done`` holds of it, or as it is when ``timeout`` runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = store.shown_cards()
-        if len(rows) >= count:
+        if done(rows):
             return rows
         time.sleep(0.02)
     return store.shown_cards()
+
+
+def wait_for_rows(store: FeedbackStore, count: int, timeout: float = 5.0) -> list[ShownCard]:
+    return wait_for_rows_matching(store, lambda rows: len(rows) >= count, timeout)
 
 
 def test_flush_writes_every_queued_card(store: FeedbackStore) -> None:
@@ -252,3 +259,81 @@ def test_card_log_schema_creates_on_postgresql() -> None:
         f"CREATE INDEX ix_cds_card_log_{column} ON cds_card_log ({column})"
         for column in ("card_uuid", "shown_at", "topic")
     ]
+
+
+def test_prune_deletes_only_rows_older_than_the_retention(store: FeedbackStore) -> None:
+    now = datetime.now(UTC)
+    old, recent = shown(1, at=now - timedelta(days=401)), shown(2, at=now - timedelta(days=399))
+    store.log_cards([old, recent])
+
+    pruned = CardLog(store, retention=timedelta(days=400), background=False).prune()
+
+    assert pruned == 1
+    assert store.shown_cards() == [recent]
+
+
+def test_without_a_retention_every_row_is_kept(store: FeedbackStore) -> None:
+    ancient = shown(1, at=datetime(2001, 1, 1, tzinfo=UTC))
+    store.log_cards([ancient])
+
+    assert CardLog(store, retention=None, background=False).prune() == 0
+    assert store.shown_cards() == [ancient]
+
+
+def test_the_writer_prunes_at_its_first_wake_then_waits_for_the_interval(
+    store: FeedbackStore,
+) -> None:
+    now = datetime.now(UTC)
+    store.log_cards([shown(1, at=now - timedelta(days=2))])
+    log = CardLog(store, interval=0.02, retention=timedelta(days=1), prune_interval=3600)
+
+    log.record([shown(2, at=now)])
+    rows = wait_for_rows_matching(
+        store, lambda rows: [r.card_uuid for r in rows] == [shown(2).card_uuid]
+    )
+    assert [r.card_uuid for r in rows] == [shown(2).card_uuid]
+
+    # Within the prune interval, an old row written now stays until the next prune.
+    store.log_cards([shown(3, at=now - timedelta(days=2))])
+    log.record([shown(4, at=now)])
+    rows = wait_for_rows(store, 3)
+    assert {r.card_uuid for r in rows} == {shown(n).card_uuid for n in (2, 3, 4)}
+
+
+def test_a_failed_prune_is_logged_and_the_log_goes_on(
+    store: FeedbackStore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(before: datetime) -> int:
+        raise OperationalError("DELETE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "prune_card_log", broken)
+    log = CardLog(store, retention=timedelta(days=1), background=False)
+
+    with caplog.at_level(logging.ERROR, logger="cds_hooks.card_log"):
+        assert log.prune() == 0
+    log.record([shown(1)])
+    log.flush()
+
+    assert "not deleted" in caplog.text
+    assert store.shown_cards() == [shown(1)]
+
+
+def test_the_service_keeps_400_days_unless_told_otherwise(tmp_path: Path) -> None:
+    assert Settings().card_log_retention == timedelta(days=400)
+    assert Settings(card_log_retention_days=30).card_log_retention == timedelta(days=30)
+    assert Settings(card_log_retention_days=0).card_log_retention is None
+
+
+def test_the_app_prunes_with_the_configured_retention(
+    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGX_CDS_CARD_LOG_RETENTION_DAYS", "7")
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/f.sqlite3", card_log=True), kb)
+    state = app.extensions[EXTENSION_KEY]
+    assert isinstance(state, ServiceState)
+    now = datetime.now(UTC)
+    state.feedback.log_cards([shown(1, at=now - timedelta(days=8)), shown(2, at=now)])
+
+    assert state.card_log.prune() == 1
+    assert [r.card_uuid for r in state.feedback.shown_cards()] == [shown(2).card_uuid]
+    state.feedback.close()
