@@ -391,6 +391,16 @@ def _suggestions(
                 if p is not None
             ]
             label += f" (CPIC names it for: {'; '.join(names)})"
+        limits = sorted(
+            {
+                alternative.applies_to
+                for rec in actionable
+                for alternative in rec.alternatives
+                if alternative.drug == drug and alternative.applies_to
+            }
+        )
+        if limits:
+            label += f", only for: {'; '.join(limits)}"
         suggestions.append(
             {
                 "label": label,
@@ -424,6 +434,7 @@ def _suggestions(
                     f"Change the {evaluation.drug} dose to {adjustment.percent_of_standard}"
                     f"% of the ordered dose ({adjustment.percent_of_standard}% of the "
                     f"{adjustment.basis})"
+                    + (f", only for: {adjustment.applies_to}" if adjustment.applies_to else "")
                 ),
                 "uuid": str(uuid.uuid5(card_id, f"dose:{rec.id}")),
                 "actions": [

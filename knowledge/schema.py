@@ -219,6 +219,9 @@ class Population(_Strict):
 
 class Alternative(_Strict):
     drug: str
+    # The guideline's words limiting the swap, e.g. an indication ("Indication DEPRESSION"),
+    # quoted from the recommendation: the suggestion's label names them.
+    applies_to: str | None = None
 
 
 class DoseAdjustment(_Strict):
@@ -232,6 +235,9 @@ class DoseAdjustment(_Strict):
     percent_of_standard_max: int | None = Field(default=None, gt=0, le=400)
     basis: str = "standard starting dose"
     quote: str
+    # The guideline's words limiting the change, e.g. an indication, quoted from the
+    # recommendation: the suggestion's label names them (DPWG splits some advice by indication).
+    applies_to: str | None = None
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> DoseAdjustment:

@@ -97,7 +97,7 @@ class _Rules:
 
     def alternatives_for(
         self, rec: Mapping[str, Any], population: str | None, text: str, known: set[str]
-    ) -> list[str]:
+    ) -> list[dict[str, str]]:
         if not rec["alternateDrugAvailable"]:
             return []
         for i, rule in enumerate(self.alternatives):
@@ -109,7 +109,8 @@ class _Rules:
                     f"{self.guideline}: alternatives {unknown} have no drug entry"
                 )
             self.used.add(i)
-            return list(rule["drugs"])
+            limit = self._limit(rule, text)
+            return [{"drug": d, **limit} for d in rule["drugs"]]
         return []
 
     def dose_for(
@@ -125,8 +126,19 @@ class _Rules:
                     for k in ("percent_of_standard", "percent_of_standard_max", "basis", "quote")
                     if k in rule
                 }
-                return adjustment
+                return {**adjustment, **self._limit(rule, text)}
         return None
+
+    def _limit(self, rule: Mapping[str, Any], text: str) -> dict[str, str]:
+        """``applies_to`` of a curated rule, refused unless the recommendation says it."""
+        if "applies_to" not in rule:
+            return {}
+        if " ".join(rule["applies_to"].split()) not in text:
+            raise GenerationError(
+                f"{self.guideline}: applies_to {rule['applies_to']!r} is not in the "
+                "recommendation text it limits"
+            )
+        return {"applies_to": rule["applies_to"]}
 
     def check_all_used(self) -> None:
         rules = self.alternatives + self.doses
@@ -218,7 +230,7 @@ def generate_guideline(
                     break
             alternatives = rules.alternatives_for(rec, population, full_text, known_drugs)
             if alternatives:
-                entry["alternatives"] = [{"drug": d} for d in alternatives if d != drug["name"]]
+                entry["alternatives"] = [a for a in alternatives if a["drug"] != drug["name"]]
             dose = rules.dose_for(rec, population, full_text)
             if dose is not None:
                 entry["dose_adjustment"] = dose

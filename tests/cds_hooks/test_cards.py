@@ -218,14 +218,8 @@ def test_a_warfarin_card_names_its_patient_groups_and_the_alleles_it_used(
 
 def test_a_dpwg_implication_is_shown_under_its_gene(client: FlaskClient) -> None:
     """DPWG gives the implication without the gene's name: it reads "CYP2D6: ...", not "...: "."""
-    flecainide = {
-        "coding": [
-            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "4441"},
-        ],
-        "text": "flecainide",
-    }
     body = hook_request(
-        medication_request(flecainide, dose_mg=100),
+        medication_request(_rxnorm("4441", "flecainide"), dose_mg=100),
         prefetch=pgx_prefetch(genotype_observation("CYP2D6", "*4/*4", id="geno-1")),
     )
 
@@ -238,3 +232,43 @@ def test_a_dpwg_implication_is_shown_under_its_gene(client: FlaskClient) -> None
         "*Implication*: CYP2D6: The genetic variation reduces conversion of flecainide to "
         "inactive metabolites. This increases the risk of side effects."
     ]
+
+
+def _rxnorm(code: str, name: str) -> dict[str, Any]:
+    return {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}],
+        "text": name,
+    }
+
+
+def test_a_suggestion_dpwg_limits_to_an_indication_says_so(client: FlaskClient) -> None:
+    """DPWG splits quetiapine's advice by indication: each one-click action names its own."""
+    body = hook_request(
+        medication_request(_rxnorm("51272", "quetiapine"), dose_mg=100),
+        prefetch=pgx_prefetch(genotype_observation("CYP3A4", "*22/*22", id="geno-1")),
+    )
+
+    (card,) = client.post("/cds-services/pgx-order-sign", json=body).get_json()["cards"]
+
+    assert sorted(s["label"] for s in card["suggestions"]) == [
+        "Change the quetiapine dose to 30% of the ordered dose (30% of the normal dose), "
+        "only for: OTHER INDICATIONS",
+        "Replace quetiapine with aripiprazole, only for: Indication DEPRESSION",
+        "Replace quetiapine with olanzapine, only for: Indication DEPRESSION",
+    ]
+
+
+def test_flecainide_75_percent_is_not_offered_as_if_for_a_brugada_test(
+    client: FlaskClient,
+) -> None:
+    body = hook_request(
+        medication_request(_rxnorm("4441", "flecainide"), dose_mg=100),
+        prefetch=pgx_prefetch(genotype_observation("CYP2D6", "*1/*4", id="geno-1")),
+    )
+
+    (card,) = client.post("/cds-services/pgx-order-sign", json=body).get_json()["cards"]
+
+    [suggestion] = card["suggestions"]
+    assert suggestion["label"].endswith(
+        ", only for: Indications other than diagnosis of Brugada syndrome"
+    )
