@@ -13,7 +13,7 @@ from flask_cors import CORS
 from cds_hooks import discovery, feedback, health, hooks, metrics_endpoint, openapi
 from cds_hooks.auth import install_auth
 from cds_hooks.body_limit import install_body_limit
-from cds_hooks.config import Settings
+from cds_hooks.config import Settings, settings_from_environment
 from cds_hooks.console import install_console
 from cds_hooks.errors import register_error_handlers
 from cds_hooks.feedback_store import FeedbackStore
@@ -36,7 +36,7 @@ def create_app(
     gunicorn worker inherits the master's). Reload triggers start separately, in the serving
     process: :func:`start_knowledge_reload`.
     """
-    settings = settings or Settings()
+    settings = settings or settings_from_environment()
     if isinstance(knowledge, KnowledgeHolder):
         holder = knowledge
     elif knowledge is None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cds_hooks.config import Settings
+from cds_hooks.config import SettingsError, settings_from_environment
 from cds_hooks.request_log import configure_logging
 
 if TYPE_CHECKING:
@@ -42,7 +42,11 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Run the service (gunicorn; Flask's dev server only with --dev)."""
     from knowledge import KnowledgeLoadError
 
-    settings = Settings()
+    try:
+        settings = settings_from_environment()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     configure_logging(settings)
     try:
         from cds_hooks.app import create_app, start_knowledge_reload

@@ -6,16 +6,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "SettingsError", "settings_from_environment"]
+_PREFIX = "PGX_CDS_"
 
 
 class Settings(BaseSettings):
     """Everything an operator can set; every field maps to ``PGX_CDS_<NAME>`` (docs/configuration.md)."""
 
-    model_config = SettingsConfigDict(env_prefix="PGX_CDS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore", frozen=True)
 
     # SQLAlchemy URL of the feedback store; PostgreSQL in production, e.g. postgresql+psycopg://...
     database_url: str = "sqlite:///var/pgx-cds-feedback.sqlite3"
@@ -170,3 +171,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+
+class SettingsError(ValueError):
+    """A ``PGX_CDS_*`` variable the service cannot use: one line per variable, values unshown."""
+
+
+def settings_from_environment() -> Settings:
+    """The settings of ``PGX_CDS_*`` variables; raises :class:`SettingsError` naming each bad one.
+
+    The message names the variables, never their values: a database URL or a secret may be among
+    them, and start-up errors go to the logs.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = f"{_PREFIX}{field.upper()}" if field else "PGX_CDS_* settings"
+            lines.append(f"{name}: {error['msg']}. Fix or unset it (docs/configuration.md).")
+        raise SettingsError("\n".join(lines)) from None

@@ -6,10 +6,10 @@ one started while the folder is broken fails to boot (docs/configuration.md, Hot
 """
 
 from cds_hooks.app import create_app, start_knowledge_reload
-from cds_hooks.config import Settings
+from cds_hooks.config import settings_from_environment
 from cds_hooks.request_log import configure_logging
 
-_settings = Settings()
+_settings = settings_from_environment()
 configure_logging(_settings)
 app = create_app(_settings)
 start_knowledge_reload(app, sighup=False)

@@ -82,6 +82,29 @@ def test_serve_refuses_to_start_on_a_broken_knowledge_base(
     assert "listening" not in result.output
 
 
+def test_serve_refuses_bad_settings_naming_each_variable_and_no_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PGX_CDS_AUTH", "maybe")
+    monkeypatch.setenv("PGX_CDS_CARD_LOG_RETENTION_DAYS", "-1")
+    monkeypatch.setenv("PGX_CDS_FHIR_READ_TIMEOUT", "soon")
+    monkeypatch.setenv("PGX_CDS_DATABASE_URL", "postgresql://pgx:hunter2@db.example/pgx")
+
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines == [
+        "PGX_CDS_AUTH: Input should be 'jwt' or 'off'. Fix or unset it (docs/configuration.md).",
+        "PGX_CDS_FHIR_READ_TIMEOUT: Input should be a valid number, unable to parse string as a number."
+        " Fix or unset it (docs/configuration.md).",
+        "PGX_CDS_CARD_LOG_RETENTION_DAYS: Input should be greater than or equal to 0. Fix or unset"
+        " it (docs/configuration.md).",
+    ]
+    assert "hunter2" not in result.output
+    assert "maybe" not in result.output
+
+
 @pytest.mark.slow  # a fresh interpreter in a subprocess
 def test_the_wsgi_module_builds_the_app_for_other_servers(tmp_path: Path) -> None:
     env = {**os.environ, "PGX_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/f.sqlite3"}
