@@ -23,6 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cds_hooks.feedback_store import FeedbackStore, ShownCard
+from cds_hooks.metrics import record_card_log
 
 if TYPE_CHECKING:
     from cds_hooks.state import ServiceState
@@ -109,6 +110,7 @@ class CardLog:
             # Retention is housekeeping: a failed DELETE is retried at the next prune.
             log.exception("card log: rows shown before %s not deleted", cutoff.isoformat())
             return 0
+        record_card_log("pruned", pruned)
         if pruned:
             log.info(
                 "card log: %d rows shown before %s deleted",
@@ -145,12 +147,16 @@ class CardLog:
             # The log serves analytics only: a database outage loses records, not hook calls.
             log.exception("card log: %d records not written", len(batch))
             self._dropped += len(batch)
+            record_card_log("failed", len(batch))
+        else:
+            record_card_log("written", len(batch))
         finally:
             for _ in batch:
                 self._queue.task_done()
 
     def _drop(self, count: int, why: str) -> None:
         self._dropped += count
+        record_card_log("dropped", count)
         if not self._warned:
             self._warned = True
             log.warning(

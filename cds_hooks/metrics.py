@@ -155,6 +155,13 @@ FEEDBACK = _counter(
     ("outcome", "reason"),
 )
 
+CARD_LOG = _counter(
+    "pgx_cds_card_log_records_total",
+    "Card log records (the console's analytics), by outcome: written; dropped (the queue was "
+    "full); failed (the database refused the batch); pruned (deleted past the retention).",
+    ("outcome",),
+)
+
 
 def endpoint_kind(blueprint: str | None) -> str:
     """The endpoint kind of a request routed to ``blueprint`` (None: no route matched)."""
@@ -189,6 +196,12 @@ def record_feedback(outcome: str, system: str | None, code: str | None) -> None:
     else:
         reason = "other"
     FEEDBACK.labels(outcome=outcome, reason=reason).inc()
+
+
+def record_card_log(outcome: str, count: int) -> None:
+    """Count card log records by outcome (written, dropped, failed, pruned)."""
+    if count:
+        CARD_LOG.labels(outcome=outcome).inc(count)
 
 
 def record_fhir_error(kind: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 from sqlalchemy import create_mock_engine, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
@@ -337,3 +338,31 @@ def test_the_app_prunes_with_the_configured_retention(
     assert state.card_log.prune() == 1
     assert [r.card_uuid for r in state.feedback.shown_cards()] == [shown(2).card_uuid]
     state.feedback.close()
+
+
+def card_log_counted(outcome: str) -> float:
+    value = REGISTRY.get_sample_value("pgx_cds_card_log_records_total", {"outcome": outcome})
+    return value or 0.0
+
+
+def test_every_record_is_counted_by_what_became_of_it(
+    store: FeedbackStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {o: card_log_counted(o) for o in ("written", "dropped", "failed", "pruned")}
+    now = datetime.now(UTC)
+    log = CardLog(store, capacity=3, background=False, retention=timedelta(days=1))
+    store.log_cards([shown(0, at=now - timedelta(days=2))])
+
+    log.record([shown(n, at=now) for n in range(1, 6)])  # three fit, two are dropped
+    log.flush()
+    log.prune()
+
+    def refused(cards: Sequence[ShownCard]) -> None:
+        raise OSError("the database is down")
+
+    monkeypatch.setattr(store, "log_cards", refused)
+    log.record([shown(9, at=now)])
+    log.flush()
+
+    after = {o: card_log_counted(o) - before[o] for o in before}
+    assert after == {"written": 3, "dropped": 2, "failed": 1, "pruned": 1}
