@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -48,8 +50,11 @@ _FOLDERS = (
 # Shown root -> fingerprint of its files and the knowledge base they gave, for the last good load.
 # A KnowledgeBase is never mutated, so equal bytes may share one: a reload, a CLI command or a test
 # loading an unchanged folder skips the parse (~0.5 s for the bundled files). One entry per root,
-# the newest, which the service holds anyway. Plain dict steps: two threads at worst both parse.
-_last_loaded: dict[str, tuple[str, KnowledgeBase]] = {}
+# the newest (which a service holds anyway), for the few roots used last: each full knowledge base
+# is ~10 MiB, and a test run loads hundreds of scratch copies. Two threads at worst both parse.
+_REMEMBERED_ROOTS = 4
+_last_loaded: OrderedDict[str, tuple[str, KnowledgeBase]] = OrderedDict()
+_last_loaded_lock = threading.Lock()
 
 
 def bundled_root() -> Traversable:
@@ -66,11 +71,18 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
     """
     shown = "knowledge" if root is None else str(root)
     snapshot = take_snapshot(root if root is not None else bundled_root(), _FOLDERS)
-    last = _last_loaded.get(shown)
+    with _last_loaded_lock:
+        last = _last_loaded.get(shown)
+        if last is not None:
+            _last_loaded.move_to_end(shown)
     if last is not None and last[0] == snapshot.fingerprint:
         return last[1]
     kb = _load(snapshot, shown)
-    _last_loaded[shown] = (snapshot.fingerprint, kb)
+    with _last_loaded_lock:
+        _last_loaded[shown] = (snapshot.fingerprint, kb)
+        _last_loaded.move_to_end(shown)
+        while len(_last_loaded) > _REMEMBERED_ROOTS:
+            _last_loaded.popitem(last=False)
     return kb
 
 

@@ -155,3 +155,20 @@ def test_fingerprints_are_equal_only_for_equal_paths_and_bytes(tmp_path: Path) -
     (tmp_path / "genes" / "B.yaml").rename(tmp_path / "genes" / "A.yaml")
     (tmp_path / "genes" / "A.yaml").write_bytes(b"a: 2\n")
     assert take_snapshot(tmp_path, ("genes",)).fingerprint != before
+
+
+def test_only_the_roots_used_last_are_remembered(tmp_path: Path, parses: list[str]) -> None:
+    """A test run loads hundreds of scratch copies of ~10 MiB each: they must not all stay."""
+    small = ("drugs.yaml", "genes/CYP2C19.yaml")
+    roots = {name: copy_knowledge(tmp_path / name, small) for name in "abcdef"}
+
+    def parsed_loading(name: str) -> bool:
+        before = len(parses)
+        load_knowledge_base(roots[name])
+        return len(parses) > before
+
+    assert [parsed_loading(n) for n in "abcd"] == [True] * 4
+    assert parsed_loading("a") is False  # remembered, and now the most recent
+    assert parsed_loading("e") is True  # b, the least recent, is forgotten
+    assert [parsed_loading(n) for n in "acd"] == [False] * 3
+    assert parsed_loading("b") is True
