@@ -251,32 +251,28 @@ def test_curated_dose_adjustment_is_attached_where_its_quote_stands(shared: Path
 QUETIAPINE = "pharmcat/guidelines/dpwg/DPWG_quetiapine_and_CYP3A4.json"
 
 
-def test_a_limit_on_a_curated_rule_is_kept_when_the_text_says_it(shared: Path) -> None:
+def quetiapine_30_percent(shared: Path, applies_to: str) -> dict[str, Any]:
+    """The quetiapine guideline generated with its 30% dose rule limited to ``applies_to``."""
     rule = {
         "percent_of_standard": 30,
         "basis": "normal dose",
         "quote": "OTHER INDICATIONS: Use 30% of the normal dose.",
-        "applies_to": "OTHER INDICATIONS",
+        "applies_to": applies_to,
     }
-    guideline = generate_guideline(
-        shared, GuidelineSource(QUETIAPINE, {"dose_adjustments": [rule]}), LABELS, set(), {}
-    )
+    curation = {"dose_adjustments": [rule]}
+    return generate_guideline(shared, GuidelineSource(QUETIAPINE, curation), LABELS, set(), {})
+
+
+def test_a_limit_on_a_curated_rule_is_kept_when_the_text_says_it(shared: Path) -> None:
+    guideline = quetiapine_30_percent(shared, "OTHER INDICATIONS")
 
     [dosed] = [r for r in guideline["recommendations"] if "dose_adjustment" in r]
     assert dosed["dose_adjustment"]["applies_to"] == "OTHER INDICATIONS"
 
 
 def test_a_limit_the_text_does_not_say_is_refused(shared: Path) -> None:
-    rule = {
-        "percent_of_standard": 30,
-        "basis": "normal dose",
-        "quote": "OTHER INDICATIONS: Use 30% of the normal dose.",
-        "applies_to": "Indication SCHIZOPHRENIA",
-    }
     with pytest.raises(GenerationError, match="applies_to 'Indication SCHIZOPHRENIA' is not in"):
-        generate_guideline(
-            shared, GuidelineSource(QUETIAPINE, {"dose_adjustments": [rule]}), LABELS, set(), {}
-        )
+        quetiapine_30_percent(shared, "Indication SCHIZOPHRENIA")
 
 
 def test_dpwg_keys_are_normalised(shared: Path) -> None:
