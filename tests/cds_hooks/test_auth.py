@@ -98,6 +98,14 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim relative to when the token is made, not to when this module was imported
+    (a whole run may pass between the two, far more than the leeway)."""
+
+    seconds: int
+
+
 def claims_for(path: str = HOOK, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -108,7 +116,11 @@ def claims_for(path: str = HOOK, **overrides: Any) -> dict[str, Any]:
         "jti": str(uuid.uuid4()),
     }
     claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not DROP}
+    return {
+        k: now + v.seconds if isinstance(v, FromNow) else v
+        for k, v in claims.items()
+        if v is not DROP
+    }
 
 
 def sign(claims: dict[str, Any], *, alg: str = "RS384", signer: str = "rsa", **header: Any) -> str:
@@ -254,19 +266,23 @@ REFUSED = [
     pytest.param(Case("claims", claims={"aud": [1]}), id="claims::aud not text"),
     # Times
     pytest.param(
-        Case("expired", claims={"iat": NOW - 400, "exp": NOW - 60}), id="expired::beyond leeway"
+        Case("expired", claims={"iat": FromNow(-400), "exp": FromNow(-60)}),
+        id="expired::beyond leeway",
     ),
     pytest.param(
-        Case("not_yet_valid", claims={"nbf": NOW + 120}), id="not_yet_valid::nbf beyond leeway"
+        Case("not_yet_valid", claims={"nbf": FromNow(120)}), id="not_yet_valid::nbf beyond leeway"
     ),
     pytest.param(
-        Case("issued_in_future", claims={"iat": NOW + 120, "exp": NOW + 400}),
+        Case("issued_in_future", claims={"iat": FromNow(120), "exp": FromNow(400)}),
         id="issued_in_future::iat beyond leeway",
     ),
     pytest.param(
-        Case("lifetime", claims={"iat": NOW, "exp": NOW + 7200}), id="lifetime::two hours"
+        Case("lifetime", claims={"iat": FromNow(0), "exp": FromNow(7200)}), id="lifetime::two hours"
     ),
-    pytest.param(Case("lifetime", claims={"iat": NOW, "exp": NOW}), id="lifetime::exp equals iat"),
+    pytest.param(
+        Case("lifetime", claims={"iat": FromNow(0), "exp": FromNow(0)}),
+        id="lifetime::exp equals iat",
+    ),
     pytest.param(Case("claims", claims={"exp": DROP}), id="claims::no exp"),
     pytest.param(Case("claims", claims={"iat": DROP}), id="claims::no iat"),
     pytest.param(Case("claims", claims={"exp": "tomorrow"}), id="claims::exp not a number"),
@@ -388,15 +404,19 @@ ACCEPTED = [
     ),
     pytest.param(
         Accepted(
-            claims={"sub": "cds-client", "nbf": NOW - 5, "tenant": "any", "fhirUser": "x"},
+            claims={"sub": "cds-client", "nbf": FromNow(-5), "tenant": "any", "fhirUser": "x"},
             header={"x-vendor": "epic"},
         ),
         id="extra claims (sub, nbf, tenant) and header fields",
     ),
     pytest.param(Accepted(header={"typ": DROP}), id="typ absent"),
     pytest.param(Accepted(header={"typ": "jwt"}), id="typ in lower case"),
-    pytest.param(Accepted(claims={"iat": NOW - 320, "exp": NOW - 10}), id="expired within leeway"),
-    pytest.param(Accepted(claims={"iat": NOW + 10, "exp": NOW + 300}), id="iat within leeway"),
+    pytest.param(
+        Accepted(claims={"iat": FromNow(-320), "exp": FromNow(-10)}), id="expired within leeway"
+    ),
+    pytest.param(
+        Accepted(claims={"iat": FromNow(10), "exp": FromNow(300)}), id="iat within leeway"
+    ),
     pytest.param(
         Accepted(claims={"iss": URL_EHR}, alg="ES384", signer="url"), id="jwks_url fetched"
     ),
