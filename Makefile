@@ -34,9 +34,9 @@ test: $(VENV)/.installed-test
 ## unit: the unit tests alone, over all cores, in under a minute: no HAPI, Redis, PostgreSQL or
 ## browser, and none of the `slow` tests (real servers, sockets, subprocesses, fuzzing), which
 ## `make test` runs too (docs/testing.md). The schemathesis module is not even collected: building
-## its cases takes seconds per worker.
+## its cases takes seconds per worker. Property tests try a quarter of their examples here.
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest -q -m "not slow and not integration" -n auto \
+	PGX_CDS_QUICK_PROPERTIES=1 $(BIN)/pytest -q -m "not slow and not integration" -n auto \
 		--ignore=tests/cds_hooks/test_schemathesis.py
 
 ## bench-vcf: time vcf2fhir on the example and a synthetic 5-million-record VCF (docs/benchmarks.md)

@@ -26,9 +26,10 @@ from fhir_adapters.patient_factors import read_patient_factors
 from fhir_adapters.reports import report_links
 from knowledge import KnowledgeBase
 from tests.conftest import DATA, SHARED
+from tests.properties import examples
 
 PROPERTY = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     derandomize=True,
     database=None,

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from knowledge import KnowledgeBase, KnowledgeLoadError, load_knowledge_base
 from knowledge.yaml_source import MAX_ALIAS_VALUES, MAX_DEPTH, load_plain, parse_yaml
 from tests.knowledge.small_knowledge import GENES, GUIDELINES, build_small_knowledge
+from tests.properties import examples
 
 PROPERTY = settings(
     deadline=None,
@@ -169,7 +170,7 @@ def _places(value: Any) -> Iterator[tuple[Any, Any]]:
 # -- properties ------------------------------------------------------------------------------
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(text=YAML_TEXT)
 def test_any_text_parses_or_is_refused_with_a_location(text: str) -> None:
     document, errors = parse_yaml(text, "f.yaml")
@@ -180,7 +181,7 @@ def test_any_text_parses_or_is_refused_with_a_location(text: str) -> None:
         assert LOCATED.search(str(error)), str(error)
 
 
-@settings(PROPERTY, max_examples=60)
+@settings(PROPERTY, max_examples=examples(60))
 @given(data=st.data(), name=st.sampled_from(TARGETS))
 def test_a_mutated_file_loads_or_is_refused_with_located_errors(
     base: Path, originals: dict[str, str], data: st.DataObject, name: str
@@ -194,7 +195,7 @@ def test_a_mutated_file_loads_or_is_refused_with_located_errors(
         _assert_located(result)
 
 
-@settings(PROPERTY, max_examples=40)
+@settings(PROPERTY, max_examples=examples(40))
 @given(text=FILE_TEXT, name=st.sampled_from(TARGETS))
 def test_a_file_of_random_text_is_refused_with_located_errors(
     base: Path, text: str, name: str

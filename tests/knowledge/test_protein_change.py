@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from knowledge.protein_change import parse_protein_change
 from knowledge.tumour import ProteinChange
+from tests.properties import examples
 
-PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+PROPERTY = settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 
 
 @pytest.mark.parametrize(
