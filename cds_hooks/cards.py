@@ -399,8 +399,7 @@ def _suggestions(
                 if alternative.drug == drug and alternative.applies_to
             }
         )
-        if limits:
-            label += f", only for: {'; '.join(limits)}"
+        label += _only_for(limits)
         suggestions.append(
             {
                 "label": label,
@@ -434,7 +433,7 @@ def _suggestions(
                     f"Change the {evaluation.drug} dose to {adjustment.percent_of_standard}"
                     f"% of the ordered dose ({adjustment.percent_of_standard}% of the "
                     f"{adjustment.basis})"
-                    + (f", only for: {adjustment.applies_to}" if adjustment.applies_to else "")
+                    + _only_for([adjustment.applies_to] if adjustment.applies_to else [])
                 ),
                 "uuid": str(uuid.uuid5(card_id, f"dose:{rec.id}")),
                 "actions": [
@@ -448,6 +447,11 @@ def _suggestions(
         )
         break
     return suggestions
+
+
+def _only_for(limits: Sequence[str]) -> str:
+    """The end of a suggestion's label naming what the guideline limits it to (``applies_to``)."""
+    return f", only for: {'; '.join(limits)}" if limits else ""
 
 
 def swapped_order(resource: Mapping[str, Any], drug: str, kb: KnowledgeBase) -> dict[str, Any]:

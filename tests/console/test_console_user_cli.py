@@ -5,28 +5,15 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from cds_hooks.app import create_app
 from cds_hooks.cli import main
 from cds_hooks.config import Settings
 from knowledge import KnowledgeBase
-
-# A console path behind the sign-in that does not depend on any page's template.
-STYLESHEET = "/console/static/console.css"
-
-
-def get(client: FlaskClient, path: str, **kwargs: Any) -> TestResponse:
-    """GET ``path``, body read and file closed (the stylesheet is streamed from disk)."""
-    response = client.get(path, **kwargs)
-    response.get_data()
-    response.close()
-    return response
+from tests.console.test_access import STYLESHEET, get
 
 
 def basic(name: str, password: str) -> dict[str, str]:
