@@ -86,14 +86,18 @@ def load_knowledge_base(root: Traversable | Path | None = None) -> KnowledgeBase
     return kb
 
 
+def _version(files: Snapshot, shown: str) -> str:
+    """The version cards and /readyz show: the folder as shown and every byte of its files."""
+    return "sha256:" + hashlib.sha256(f"{shown}\0{files.fingerprint}".encode()).hexdigest()[:12]
+
+
 def _load(files: Snapshot, shown: str) -> KnowledgeBase:
     errors: list[KnowledgeError] = []
-    digest = hashlib.sha256()
 
     genes: dict[str, GeneTable] = {}
     # Files that exist but failed: what refers to them is not reported again as "missing".
     unreadable_genes: set[str] = set()
-    for name, document in _documents(files, "genes", shown, errors, digest, unreadable_genes):
+    for name, document in _documents(files, "genes", shown, errors, unreadable_genes):
         table = _validated(GeneTable, document, errors)
         if table is None:
             unreadable_genes.add(name)
@@ -107,14 +111,13 @@ def _load(files: Snapshot, shown: str) -> KnowledgeBase:
         shown,
         DrugTable,
         errors,
-        digest,
         missing="Restore drugs.yaml (run the generator).",
     )
     drugs = dict(drug_table.drugs) if drug_table is not None else None
 
     indexes = {gene: DiplotypeIndex(table) for gene, table in genes.items()}
     guidelines: dict[str, Guideline] = {}
-    for name, document in _documents(files, "guidelines", shown, errors, digest, set()):
+    for name, document in _documents(files, "guidelines", shown, errors, set()):
         guideline = _validated(Guideline, document, errors)
         if guideline is None:
             continue
@@ -124,7 +127,7 @@ def _load(files: Snapshot, shown: str) -> KnowledgeBase:
         guidelines[guideline.id] = guideline
 
     inhibitors: dict[str, InhibitorTable] = {}
-    for name, document in _documents(files, "interactions", shown, errors, digest, set()):
+    for name, document in _documents(files, "interactions", shown, errors, set()):
         inhibitor_table = _validated(InhibitorTable, document, errors)
         if inhibitor_table is None:
             continue
@@ -142,18 +145,16 @@ def _load(files: Snapshot, shown: str) -> KnowledgeBase:
         inhibitors[inhibitor_table.gene] = inhibitor_table
 
     dose_algorithms: dict[str, DoseAlgorithm] = {}
-    for _, document in _documents(files, "dose_algorithms", shown, errors, digest, set()):
+    for _, document in _documents(files, "dose_algorithms", shown, errors, set()):
         algorithm = _validated(DoseAlgorithm, document, errors)
         if algorithm is not None:
             dose_algorithms[algorithm.dose_calculation] = algorithm
 
-    pretest, pretest_document = _single_file(
-        files, "pretest.yaml", shown, PretestTable, errors, digest
-    )
+    pretest, pretest_document = _single_file(files, "pretest.yaml", shown, PretestTable, errors)
     if pretest is not None and pretest_document is not None:
         errors.extend(_pretest_errors(pretest, pretest_document, genes, unreadable_genes, drugs))
 
-    oncology = _load_oncology(files, shown, errors, digest, drugs)
+    oncology = _load_oncology(files, shown, errors, drugs)
 
     if errors:
         raise KnowledgeLoadError(errors)
@@ -161,7 +162,7 @@ def _load(files: Snapshot, shown: str) -> KnowledgeBase:
         genes=genes,
         drugs=drugs or {},
         guidelines=guidelines,
-        version=f"sha256:{digest.hexdigest()[:12]}",
+        version=_version(files, shown),
         inhibitors=inhibitors,
         pretest=pretest,
         dose_algorithms=dose_algorithms,
@@ -173,7 +174,6 @@ def _load_oncology(
     files: Snapshot,
     shown: str,
     errors: list[KnowledgeError],
-    digest: hashlib._Hash,
     drugs: dict[str, Drug] | None,
 ) -> OncologyKnowledge | None:
     """``oncology/``: tumour types, markers and targeted-drug rules, cross-checked; optional."""
@@ -185,7 +185,6 @@ def _load_oncology(
         shown,
         TumourTypeTable,
         errors,
-        digest,
         missing="Restore oncology/tumour_types.yaml: drug rules name their tumour types there.",
     )
     if table is not None and types_document is not None:
@@ -193,7 +192,7 @@ def _load_oncology(
     markers: dict[str, Marker] = {}
     defined_in: dict[str, str] = {}
     hgnc_ids: dict[str, str] = {}
-    for stem, document in _documents(files, "oncology/markers", shown, errors, digest, set()):
+    for stem, document in _documents(files, "oncology/markers", shown, errors, set()):
         marker_file = _validated(MarkerFile, document, errors)
         if marker_file is None:
             continue
@@ -203,7 +202,7 @@ def _load_oncology(
             defined_in.setdefault(marker_id, stem)
         hgnc_ids.update(marker_file.hgnc_ids)
     targeted: dict[str, TargetedDrug] = {}
-    documents = _documents(files, "oncology/drugs", shown, errors, digest, set())
+    documents = _documents(files, "oncology/drugs", shown, errors, set())
     known_drugs = set(drugs or ()) | {stem for stem, _ in documents}
     tumour_types = table.tumour_types if table is not None else None
     for stem, document in documents:
@@ -279,7 +278,6 @@ def _single_file(
     shown: str,
     model: type[Model],
     errors: list[KnowledgeError],
-    digest: hashlib._Hash,
     *,
     missing: str | None = None,
 ) -> tuple[Model | None, YamlDocument | None]:
@@ -291,7 +289,7 @@ def _single_file(
                 KnowledgeError(Location(f"{shown}/{name}"), "", "file is missing", missing)
             )
         return None, None
-    document = _parse(raw, f"{shown}/{name}", errors, digest)
+    document = _parse(raw, f"{shown}/{name}", errors)
     if document is None:
         return None, None
     return _validated(model, document, errors), document
@@ -302,7 +300,6 @@ def _documents(
     folder: str,
     shown: str,
     errors: list[KnowledgeError],
-    digest: hashlib._Hash,
     unreadable: set[str],
 ) -> list[tuple[str, YamlDocument]]:
     found = []
@@ -310,7 +307,7 @@ def _documents(
         stem = name.removesuffix(".yaml")
         raw = files.read(f"{folder}/{name}")
         assert raw is not None
-        document = _parse(raw, f"{shown}/{folder}/{name}", errors, digest)
+        document = _parse(raw, f"{shown}/{folder}/{name}", errors)
         if document is None:
             unreadable.add(stem)
         else:
@@ -318,10 +315,7 @@ def _documents(
     return found
 
 
-def _parse(
-    raw: bytes, shown: str, errors: list[KnowledgeError], digest: hashlib._Hash
-) -> YamlDocument | None:
-    digest.update(shown.encode() + b"\0" + raw)
+def _parse(raw: bytes, shown: str, errors: list[KnowledgeError]) -> YamlDocument | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
