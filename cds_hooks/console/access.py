@@ -11,10 +11,10 @@ import secrets
 import time
 from pathlib import Path
 
-import yaml
 from flask import Flask, Response, g, request
 
 from cds_hooks.config import Settings
+from knowledge.yaml_source import parse_yaml
 
 __all__ = ["ConsoleConfigError", "hash_password", "install_console_access", "load_users"]
 
@@ -56,9 +56,16 @@ def _verify(password: str, stored: str) -> bool:
 def load_users(path: Path) -> dict[str, str]:
     """The users file: ``users: {name: pbkdf2_sha256$...}``; refused whole when malformed."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
         raise ConsoleConfigError(f"{path}: cannot be read as YAML ({exc})") from None
+    # The knowledge files' reader: located errors, and a user written twice is refused rather
+    # than the second hash silently winning.
+    document, errors = parse_yaml(text, str(path))
+    if document is None:
+        found = "; ".join(str(error) for error in errors)
+        raise ConsoleConfigError(f"{path}: cannot be read as YAML ({found})")
+    data = document.data
     users = data.get("users") if isinstance(data, dict) else None
     if not isinstance(users, dict) or not users:
         raise ConsoleConfigError(

@@ -255,6 +255,12 @@ def test_basic_without_a_users_file_refuses_to_start(tmp_path: Path, kb: Knowled
         pytest.param("users: {}\n", r"no users; write 'users: \{name: <hash>\}'", id="empty"),
         pytest.param("alice: pbkdf2_sha256$1$s$00\n", r"no users", id="no users key"),
         pytest.param("users: [alice\n", r"cannot be read as YAML", id="bad YAML"),
+        pytest.param(
+            f"users:\n  alice: {hash_password('x', iterations=ROUNDS)}\n"
+            f"  alice: {hash_password('y', iterations=ROUNDS)}\n",
+            r"cannot be read as YAML \(.*:3:3: users\.alice: duplicate key 'alice'",
+            id="a user written twice",
+        ),
     ],
 )
 def test_a_bad_users_file_refuses_to_start(
